@@ -1,0 +1,229 @@
+import { LRUCache } from 'lru-cache';
+import type { SessionSnapshot } from '../store/session-record.js';
+
+/** One cached session: the shared immutable snapshot plus node-local bookkeeping. */
+export interface CacheEntry {
+  readonly snapshot: SessionSnapshot;
+  /** When this node cached it (local clock; only compared with the local clock). */
+  readonly cachedAt: number;
+  /** Latest access this node has seen (epoch ms); only ever grows. */
+  lastAccess: number;
+}
+
+/**
+ * Marks the state of the cache when a database operation began. The result of that
+ * operation may enter the cache only if nothing it covers was invalidated since.
+ */
+export interface CacheTicket {
+  readonly seq: number;
+  readonly epoch: number;
+}
+
+/**
+ * The per-node LRU cache of session snapshots, with user and group indexes and the
+ * bookkeeping that keeps stale copies out:
+ *
+ * - every invalidation stamps its key (session, user or group) with a new sequence
+ *   number; clearing everything bumps an epoch;
+ * - a database read takes a ticket before its query, and its result is cached only
+ *   if neither its epoch nor a stamp on its session, user or group moved since.
+ *   Otherwise a read that began before another node's commit could put the old copy
+ *   back after that commit's notification was applied.
+ *
+ * Knows nothing of SQL.
+ */
+export class SessionCache {
+  private readonly lru: LRUCache<string, CacheEntry>;
+  private readonly byUser = new Map<string, Set<string>>();
+  private readonly byGroup = new Map<string, Set<string>>();
+  private seq = 0;
+  private epoch = 0;
+  /** `s:<id>`, `u:<user>`, `g:<group>` → seq of its latest invalidation. */
+  private readonly stamps = new Map<string, number>();
+  /** Tickets of operations in flight, so stamps older than all of them can be pruned. */
+  private readonly inFlight = new Set<CacheTicket>();
+  private serving = true;
+
+  constructor(readonly capacity: number) {
+    this.lru = new LRUCache<string, CacheEntry>({
+      max: capacity,
+      noDisposeOnSet: true,
+      dispose: (entry, id) => this.unindex(entry.snapshot, id),
+    });
+  }
+
+  /** Number of cached sessions. */
+  get size(): number {
+    return this.lru.size;
+  }
+
+  /** False while the node cannot trust its cache (e.g. its LISTEN connection is down). */
+  get isServing(): boolean {
+    return this.serving;
+  }
+
+  /**
+   * Stops (`false`) or resumes (`true`) serving and accepting entries. Stopping drops
+   * nothing by itself; the caller decides what to re-check before resuming.
+   */
+  setServing(serving: boolean): void {
+    if (!serving) this.epoch++;
+    this.serving = serving;
+  }
+
+  /** The entry for `id`, refreshing its recency; undefined when absent or not serving. */
+  get(id: string): CacheEntry | undefined {
+    return this.serving ? this.lru.get(id) : undefined;
+  }
+
+  /** Starts a database operation whose result may be offered to the cache. */
+  begin(): CacheTicket {
+    const ticket: CacheTicket = { seq: this.seq, epoch: this.epoch };
+    this.inFlight.add(ticket);
+    return ticket;
+  }
+
+  /** Ends an operation started with {@link begin} (whether or not it offered anything). */
+  end(ticket: CacheTicket): void {
+    this.inFlight.delete(ticket);
+    if (this.inFlight.size === 0) this.stamps.clear();
+    else if (this.stamps.size > 10_000) this.pruneStamps();
+  }
+
+  /**
+   * Caches a snapshot read from the database, unless something it covers was
+   * invalidated after `ticket` was taken, or a newer version is already cached.
+   * @returns whether it was cached.
+   */
+  offer(snapshot: SessionSnapshot, ticket: CacheTicket, lastAccess: number): boolean {
+    if (!this.serving || this.isStale(snapshot, ticket)) return false;
+    const current = this.lru.peek(snapshot.id);
+    if (current !== undefined && current.snapshot.version > snapshot.version) return false;
+    this.put(snapshot, Math.max(lastAccess, current?.lastAccess ?? 0));
+    return true;
+  }
+
+  /**
+   * Caches the state this node just committed. Concurrent reads of the session that
+   * began before the commit can no longer cache their (older) result. If the session
+   * was invalidated meanwhile by someone else, the entry is dropped instead.
+   */
+  commit(snapshot: SessionSnapshot, ticket: CacheTicket, lastAccess: number): void {
+    const stale = this.isStale(snapshot, ticket);
+    this.stamp(`s:${snapshot.id}`);
+    if (stale || !this.serving) {
+      this.lru.delete(snapshot.id);
+      return;
+    }
+    this.put(snapshot, lastAccess);
+  }
+
+  /** Drops sessions by id. */
+  invalidateSessions(ids: Iterable<string>): void {
+    for (const id of ids) {
+      this.stamp(`s:${id}`);
+      this.lru.delete(id);
+    }
+  }
+
+  /** Drops every cached session of these users. */
+  invalidateUsers(userIds: Iterable<string>): void {
+    for (const userId of userIds) {
+      this.stamp(`u:${userId}`);
+      const ids = this.byUser.get(userId);
+      if (ids) for (const id of [...ids]) this.lru.delete(id);
+    }
+  }
+
+  /** Drops every cached session of these groups. */
+  invalidateGroups(groupIds: Iterable<string>): void {
+    for (const groupId of groupIds) {
+      this.stamp(`g:${groupId}`);
+      const ids = this.byGroup.get(groupId);
+      if (ids) for (const id of [...ids]) this.lru.delete(id);
+    }
+  }
+
+  /** Drops everything; reads in flight cannot cache their results. */
+  clear(): void {
+    this.epoch++;
+    this.lru.clear();
+    this.byUser.clear();
+    this.byGroup.clear();
+  }
+
+  /** Ids of this user's cached sessions. */
+  userSessionIds(userId: string): string[] {
+    const ids = this.byUser.get(userId);
+    return ids ? [...ids] : [];
+  }
+
+  /** Entry without touching recency (internal checks). */
+  peek(id: string): CacheEntry | undefined {
+    return this.lru.peek(id);
+  }
+
+  /** `[id, version]` of every cached session (for a resync). */
+  versions(): Array<[string, number]> {
+    const result: Array<[string, number]> = [];
+    for (const [id, entry] of this.lru.entries()) result.push([id, entry.snapshot.version]);
+    return result;
+  }
+
+  /** Drops `id` if its cached version is still `version` (resync of one entry). */
+  dropIfVersion(id: string, version: number | undefined): void {
+    const entry = this.lru.peek(id);
+    if (entry !== undefined && entry.snapshot.version !== version) {
+      this.stamp(`s:${id}`);
+      this.lru.delete(id);
+    }
+  }
+
+  private put(snapshot: SessionSnapshot, lastAccess: number): void {
+    const previous = this.lru.peek(snapshot.id);
+    if (previous !== undefined && previous.snapshot.groupId !== snapshot.groupId && previous.snapshot.groupId !== null) {
+      removeFrom(this.byGroup, previous.snapshot.groupId, snapshot.id);
+    }
+    this.lru.set(snapshot.id, { snapshot, cachedAt: Date.now(), lastAccess });
+    addTo(this.byUser, snapshot.userId, snapshot.id);
+    if (snapshot.groupId !== null) addTo(this.byGroup, snapshot.groupId, snapshot.id);
+  }
+
+  private unindex(snapshot: SessionSnapshot, id: string): void {
+    removeFrom(this.byUser, snapshot.userId, id);
+    if (snapshot.groupId !== null) removeFrom(this.byGroup, snapshot.groupId, id);
+  }
+
+  private stamp(key: string): void {
+    this.stamps.set(key, ++this.seq);
+  }
+
+  private isStale(snapshot: SessionSnapshot, ticket: CacheTicket): boolean {
+    if (ticket.epoch !== this.epoch) return true;
+    if (ticket.seq === this.seq) return false;
+    return (
+      (this.stamps.get(`s:${snapshot.id}`) ?? 0) > ticket.seq ||
+      (this.stamps.get(`u:${snapshot.userId}`) ?? 0) > ticket.seq ||
+      (snapshot.groupId !== null && (this.stamps.get(`g:${snapshot.groupId}`) ?? 0) > ticket.seq)
+    );
+  }
+
+  private pruneStamps(): void {
+    let oldest = Infinity;
+    for (const ticket of this.inFlight) oldest = Math.min(oldest, ticket.seq);
+    for (const [key, seq] of this.stamps) if (seq <= oldest) this.stamps.delete(key);
+  }
+}
+
+function addTo(index: Map<string, Set<string>>, key: string, id: string): void {
+  let ids = index.get(key);
+  if (ids === undefined) index.set(key, (ids = new Set()));
+  ids.add(id);
+}
+
+function removeFrom(index: Map<string, Set<string>>, key: string, id: string): void {
+  const ids = index.get(key);
+  if (ids === undefined) return;
+  ids.delete(id);
+  if (ids.size === 0) index.delete(key);
+}

@@ -1,0 +1,18 @@
+export { SessionModule } from './session.module.js';
+export type { SessionModuleOptions, SessionCookieOptions, SessionModuleExtras } from './options/session-module-options.interface.js';
+export { SessionService } from './session/session.service.js';
+export type { Session, AttributeRecord, AttributeInput } from './session/session.interface.js';
+export type {
+  CreateSessionOptions,
+  GetSessionOptions,
+  UpdateSessionOptions,
+  SessionInfo,
+  SessionStats,
+} from './session/session-options.interface.js';
+export type { SessionChange, SyncStatus } from './sync/session-change.js';
+export * from './errors/index.js';
+export {
+  createSessionSchemaMigration,
+  SessionTables1732240000000,
+  type SessionSchemaMigrationOptions,
+} from './store/session-schema.migration.js';

@@ -1,0 +1,85 @@
+import type { LoggerService } from '@nestjs/common';
+import type { DataSource } from 'typeorm';
+
+/** Cookie settings used by {@link SessionCookieService} and the HTTP decorators. */
+export interface SessionCookieOptions {
+  /** Cookie name. @default 'session_id' */
+  name?: string;
+  /**
+   * HMAC-SHA256 keys. The first signs; every one verifies, so a new key can be put
+   * first and the old one kept second during a rotation. None: the cookie holds the
+   * bare session id (unsigned).
+   * @default []
+   */
+  secrets?: string[];
+  /** `Secure` flag. Browsers still accept it on `http://localhost`. @default true */
+  secure?: boolean;
+  /** `HttpOnly` flag. @default true */
+  httpOnly?: boolean;
+  /** `SameSite` attribute. @default 'lax' */
+  sameSite?: 'strict' | 'lax' | 'none';
+  /** `Path` attribute. @default '/' */
+  path?: string;
+  /** `Domain` attribute; unset means host-only. */
+  domain?: string;
+}
+
+/**
+ * Options of {@link SessionModule.forRoot}. Durations are milliseconds. Everything is
+ * validated once at start; an invalid value fails start with an error naming it.
+ */
+export interface SessionModuleOptions {
+  /** `postgres://…` URL; the module creates (and later destroys) its own TypeORM `DataSource`. */
+  connectionString?: string;
+  /**
+   * An existing, initialised TypeORM `DataSource` with the `postgres` driver (for
+   * example injected from `@nestjs/typeorm` in `forRootAsync`). The module never
+   * destroys it. Give exactly one of `connectionString` / `dataSource`.
+   */
+  dataSource?: DataSource;
+  /**
+   * Where the dedicated LISTEN connection goes, when it must bypass a pooler
+   * (PgBouncer in transaction mode cannot LISTEN). Derived from the main connection when unset.
+   */
+  listenConnectionString?: string;
+  /** Schema of the tables; must match `^[A-Za-z_][A-Za-z0-9_]*$`. @default 'public' */
+  schemaName?: string;
+  /** Prefix of the table names; must match `^[A-Za-z0-9_]*$`. @default '' */
+  tablePrefix?: string;
+  /** Create schema, tables and indexes at start when missing. @default false */
+  createSchemaIfMissing?: boolean;
+  /** Sessions kept per user; creating one more removes the least recently accessed. @default 5 */
+  maxSessions?: number;
+  /** Maximum bytes of one attribute's stored JSON form. @default 16384 */
+  maxAttributeLength?: number;
+  /** Absolute lifetime of a new session. @default 30 days */
+  sessionExpiration?: number;
+  /** Idle lifetime, for sessions created with `includeInactivity`. @default 48 hours */
+  inactivityDuration?: number;
+  /** How often expired sessions and attributes are deleted. @default 1 hour */
+  cleanupInterval?: number;
+  /** Sessions held in each node's LRU cache. @default 1000 */
+  cacheSize?: number;
+  /** A cached entry older than this is re-read from the database. @default 48 hours */
+  maxSessionLifetimeInCache?: number;
+  /** How often accumulated last-access times are written. @default 10 minutes */
+  lastAccessUpdateInterval?: number;
+  /** Sessions per batched last-access statement. @default 5000 */
+  lastAccessUpdateBatchSize?: number;
+  /** Tell other nodes to drop their cached copy after an update. @default true */
+  notifyOnUpdates?: boolean;
+  /** Also notify when an update fails its version check (their copy is likely stale). @default false */
+  notifyOnFailedUpdates?: boolean;
+  /** Base delay between LISTEN reconnect attempts (doubled per failure, capped at 30 s). @default 1000 */
+  reconnectInterval?: number;
+  /** HTTP cookie settings. */
+  cookie?: SessionCookieOptions;
+  /** Logger. @default a Nest `Logger` with context 'SessionModule' */
+  logger?: LoggerService;
+}
+
+/** Extra options of `forRoot` / `forRootAsync` that shape the Nest module itself. */
+export interface SessionModuleExtras {
+  /** Register the module globally, so feature modules inject its services without importing it. @default true */
+  isGlobal?: boolean;
+}

@@ -1,0 +1,60 @@
+import { Module, type Provider } from '@nestjs/common';
+import { SessionCache } from './cache/session.cache.js';
+import type { ResolvedSessionOptions } from './options/resolved-options.js';
+import { resolveSessionOptions } from './options/resolve-options.js';
+import type { SessionModuleOptions } from './options/session-module-options.interface.js';
+import { RESOLVED_SESSION_OPTIONS, SESSION_DATABASE } from './options/session.constants.js';
+import { ConfigurableSessionModule, SESSION_MODULE_OPTIONS } from './session.module-definition.js';
+import { SessionService } from './session/session.service.js';
+import { SessionDatabase } from './store/session-database.js';
+import { SessionStore } from './store/session.store.js';
+import { CacheInvalidator } from './sync/cache-invalidator.js';
+import { SyncState } from './sync/sync-state.js';
+import { LastAccessWriter } from './workers/last-access.writer.js';
+
+const providers: Provider[] = [
+  {
+    provide: RESOLVED_SESSION_OPTIONS,
+    inject: [SESSION_MODULE_OPTIONS],
+    useFactory: (options: SessionModuleOptions) => resolveSessionOptions(options),
+  },
+  {
+    provide: SESSION_DATABASE,
+    inject: [RESOLVED_SESSION_OPTIONS],
+    useFactory: (options: ResolvedSessionOptions) => SessionDatabase.open(options),
+  },
+  {
+    provide: SessionStore,
+    inject: [SESSION_DATABASE],
+    useFactory: (db: SessionDatabase) => new SessionStore(db),
+  },
+  {
+    provide: SessionCache,
+    inject: [RESOLVED_SESSION_OPTIONS],
+    useFactory: (options: ResolvedSessionOptions) => new SessionCache(options.cacheSize),
+  },
+  {
+    provide: CacheInvalidator,
+    inject: [SessionCache],
+    useFactory: (cache: SessionCache) => new CacheInvalidator(cache),
+  },
+  {
+    provide: LastAccessWriter,
+    inject: [SessionStore, RESOLVED_SESSION_OPTIONS],
+    useFactory: (store: SessionStore, options: ResolvedSessionOptions) =>
+      new LastAccessWriter(store, options.lastAccessUpdateBatchSize, options.lastAccessUpdateInterval, options.logger),
+  },
+  SyncState,
+  SessionService,
+];
+
+/**
+ * Distributed server-side sessions on PostgreSQL. Register once with
+ * `SessionModule.forRoot(options)` or `SessionModule.forRootAsync({ imports, inject, useFactory })`;
+ * the module is global unless `isGlobal: false`.
+ */
+@Module({
+  providers,
+  exports: [SessionService],
+})
+export class SessionModule extends ConfigurableSessionModule {}

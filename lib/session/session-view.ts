@@ -1,0 +1,176 @@
+import { MAX_ID_LENGTH } from '../options/session.constants.js';
+import type { SessionSnapshot, StoredAttribute } from '../store/session-record.js';
+import { assertAttributeKey, encodeAttribute, expiryMillis } from './attribute-codec.js';
+import type { AttributeRecord, Session } from './session.interface.js';
+
+/** A change made on a view and not yet saved. */
+export interface PendingAttribute {
+  readonly json: string;
+  readonly expiresAt: number | null;
+}
+
+const UNCHANGED = Symbol('unchanged');
+
+function isLive(attr: { expiresAt: number | null }, now: number): boolean {
+  return attr.expiresAt === null || attr.expiresAt > now;
+}
+
+/**
+ * The {@link Session} implementation: a pointer to an immutable snapshot plus state
+ * created only when used (parsed values, pending changes). Building one costs a few
+ * field writes, whatever the size of the attributes.
+ * @internal
+ */
+export class SessionView implements Session {
+  private parsed: Map<string, unknown> | undefined;
+  private changes: Map<string, PendingAttribute> | undefined;
+  private deletions: Set<string> | undefined;
+  private newGroupId: string | null | typeof UNCHANGED = UNCHANGED;
+  private invalidated = false;
+
+  constructor(
+    /** The committed state this view was read from. */
+    readonly snapshot: SessionSnapshot,
+    readonly fromCache: boolean,
+    private readonly lastAccessedMs: number,
+    private readonly maxAttributeLength: number,
+  ) {}
+
+  get id(): string { return this.snapshot.id; }
+  get userId(): string { return this.snapshot.userId; }
+  get version(): number { return this.snapshot.version; }
+  get createdAt(): Date { return new Date(this.snapshot.createdAt); }
+  get updatedAt(): Date { return new Date(this.snapshot.updatedAt); }
+  get lastAccessed(): Date { return new Date(this.lastAccessedMs); }
+  get expiresAt(): Date { return new Date(this.snapshot.expiresAt); }
+  get includeInactivity(): boolean { return this.snapshot.includeInactivity; }
+  get isInvalidated(): boolean { return this.invalidated; }
+
+  get groupId(): string | null {
+    return this.newGroupId === UNCHANGED ? this.snapshot.groupId : this.newGroupId;
+  }
+  set groupId(value: string | null) {
+    if (value !== null && (typeof value !== 'string' || value.length === 0 || value.length > MAX_ID_LENGTH)) {
+      throw new TypeError(`groupId must be null or a non-empty string of at most ${MAX_ID_LENGTH} characters.`);
+    }
+    this.newGroupId = value;
+  }
+
+  get isModified(): boolean {
+    return (
+      (this.changes !== undefined && this.changes.size > 0) ||
+      (this.deletions !== undefined && this.deletions.size > 0) ||
+      (this.newGroupId !== UNCHANGED && this.newGroupId !== this.snapshot.groupId)
+    );
+  }
+
+  getAttribute<T = unknown>(key: string): T | undefined {
+    const source = this.liveSource(key, Date.now());
+    if (source === undefined) return undefined;
+    return this.parse(key, source.json) as T;
+  }
+
+  getAttributeRecord(key: string): AttributeRecord | undefined {
+    const now = Date.now();
+    const source = this.liveSource(key, now);
+    if (source === undefined) return undefined;
+    return {
+      value: this.parse(key, source.json),
+      expiresAt: source.expiresAt === null ? null : new Date(source.expiresAt),
+      version: this.readVersion(key, now),
+    };
+  }
+
+  getAttributes(): Record<string, AttributeRecord> {
+    const result: Record<string, AttributeRecord> = {};
+    const keys = new Set(this.snapshot.attributes.keys());
+    if (this.changes) for (const key of this.changes.keys()) keys.add(key);
+    for (const key of keys) {
+      const record = this.getAttributeRecord(key);
+      if (record !== undefined) result[key] = record;
+    }
+    return result;
+  }
+
+  hasAttribute(key: string): boolean {
+    return this.liveSource(key, Date.now()) !== undefined;
+  }
+
+  setAttribute(key: string, value: unknown, options?: { expiresAt?: Date }): void {
+    assertAttributeKey(key);
+    const expiresAt = options?.expiresAt === undefined ? null : expiryMillis(options.expiresAt, `expiresAt of attribute "${key}"`);
+    const json = encodeAttribute(key, value, this.maxAttributeLength);
+    (this.changes ??= new Map()).set(key, { json, expiresAt });
+    this.deletions?.delete(key);
+    this.parsed?.delete(key);
+  }
+
+  deleteAttribute(key: string): void {
+    assertAttributeKey(key);
+    this.changes?.delete(key);
+    this.parsed?.delete(key);
+    if (this.snapshot.attributes.has(key)) (this.deletions ??= new Set()).add(key);
+  }
+
+  invalidate(): void {
+    this.invalidated = true;
+  }
+
+  /** Pending attribute writes (internal, read by the service). */
+  pendingChanges(): ReadonlyMap<string, PendingAttribute> {
+    return this.changes ?? EMPTY_CHANGES;
+  }
+
+  /** Pending attribute deletions (internal). */
+  pendingDeletions(): ReadonlySet<string> {
+    return this.deletions ?? EMPTY_KEYS;
+  }
+
+  /** The group id change, or undefined when unchanged (internal). */
+  pendingGroupId(): string | null | undefined {
+    return this.newGroupId === UNCHANGED || this.newGroupId === this.snapshot.groupId ? undefined : this.newGroupId;
+  }
+
+  /**
+   * The attribute version this view read: the snapshot's when it was live at `now`,
+   * else 0 (absent or expired when read) (internal).
+   */
+  readVersion(key: string, now: number): number {
+    const stored = this.snapshot.attributes.get(key);
+    return stored !== undefined && isLive(stored, now) ? stored.version : 0;
+  }
+
+  toJSON(): Record<string, unknown> {
+    return {
+      id: this.id,
+      userId: this.userId,
+      groupId: this.groupId,
+      version: this.version,
+      createdAt: this.createdAt,
+      updatedAt: this.updatedAt,
+      lastAccessed: this.lastAccessed,
+      expiresAt: this.expiresAt,
+      includeInactivity: this.includeInactivity,
+      attributes: Object.fromEntries(Object.entries(this.getAttributes()).map(([k, r]) => [k, r.value])),
+    };
+  }
+
+  private liveSource(key: string, now: number): PendingAttribute | StoredAttribute | undefined {
+    const pending = this.changes?.get(key);
+    if (pending !== undefined) return isLive(pending, now) ? pending : undefined;
+    if (this.deletions?.has(key)) return undefined;
+    const stored = this.snapshot.attributes.get(key);
+    return stored !== undefined && isLive(stored, now) ? stored : undefined;
+  }
+
+  private parse(key: string, json: string): unknown {
+    const parsed = (this.parsed ??= new Map());
+    if (parsed.has(key)) return parsed.get(key);
+    const value: unknown = JSON.parse(json);
+    parsed.set(key, value);
+    return value;
+  }
+}
+
+const EMPTY_CHANGES: ReadonlyMap<string, PendingAttribute> = new Map();
+const EMPTY_KEYS: ReadonlySet<string> = new Set();

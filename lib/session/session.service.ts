@@ -1,0 +1,439 @@
+import { Inject, Injectable, type BeforeApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { SessionCache } from '../cache/session.cache.js';
+import {
+  InvalidSessionIdError,
+  SessionConflictError,
+  SessionInvalidatedError,
+  SessionNotFoundError,
+} from '../errors/session.errors.js';
+import type { ResolvedSessionOptions } from '../options/resolved-options.js';
+import { MAX_ID_LENGTH, RESOLVED_SESSION_OPTIONS } from '../options/session.constants.js';
+import type { SessionSnapshot } from '../store/session-record.js';
+import { SessionStore, type UpdateCommand } from '../store/session.store.js';
+import { CacheInvalidator } from '../sync/cache-invalidator.js';
+import type { SessionChange } from '../sync/session-change.js';
+import { SyncState } from '../sync/sync-state.js';
+import { ExpiryCleanupWorker } from '../workers/expiry-cleanup.worker.js';
+import { LastAccessWriter } from '../workers/last-access.writer.js';
+import { assertAttributeKey, encodeAttribute, expiryMillis } from './attribute-codec.js';
+import { canonicalSessionId, newSessionId } from './session-id.js';
+import type {
+  CreateSessionOptions,
+  GetSessionOptions,
+  SessionInfo,
+  SessionStats,
+  UpdateSessionOptions,
+} from './session-options.interface.js';
+import type { AttributeInput, Session } from './session.interface.js';
+import { SessionView } from './session-view.js';
+
+/** An update whose snapshot turned out stale is re-run; this bounds pathological contention. */
+const MAX_STALE_RETRIES = 100;
+
+/**
+ * Creates, reads, updates and deletes sessions. Reads are served from this node's
+ * cache when possible; every write is one statement or one transaction, and tells
+ * the other nodes (in the same transaction) which cached sessions to drop.
+ */
+@Injectable()
+export class SessionService implements OnModuleInit, BeforeApplicationShutdown {
+  private hits = 0;
+  private misses = 0;
+  private readonly inactivity: number;
+  private readonly lifetimeInCache: number;
+  private readonly maxAttributeLength: number;
+  private readonly cleanupWorker: ExpiryCleanupWorker;
+
+  constructor(
+    @Inject(RESOLVED_SESSION_OPTIONS) private readonly options: ResolvedSessionOptions,
+    private readonly store: SessionStore,
+    private readonly cache: SessionCache,
+    private readonly invalidator: CacheInvalidator,
+    private readonly lastAccess: LastAccessWriter,
+    private readonly sync: SyncState,
+  ) {
+    this.inactivity = options.inactivityDuration;
+    this.lifetimeInCache = options.maxSessionLifetimeInCache;
+    this.maxAttributeLength = options.maxAttributeLength;
+    this.cleanupWorker = new ExpiryCleanupWorker(() => this.cleanupExpiredSessions(), options.cleanupInterval, options.logger);
+  }
+
+  onModuleInit(): void {
+    this.lastAccess.start();
+    this.cleanupWorker.start();
+  }
+
+  /** Stops the timers, waits for a running cleanup pass and writes the accesses still pending. */
+  async beforeApplicationShutdown(): Promise<void> {
+    this.lastAccess.stop();
+    await this.cleanupWorker.stop();
+    await this.lastAccess.flush();
+  }
+
+  /**
+   * Creates a session for `userId` with `attributes` (stored atomically), then keeps
+   * only the user's `maxSessions` most recently accessed sessions. The new session
+   * is cached on this node.
+   * @throws TypeError for an invalid user id, attribute, group id or option.
+   * @throws AttributeTooLargeError when an attribute exceeds `maxAttributeLength`.
+   */
+  async createSession(userId: string, attributes: Record<string, AttributeInput> = {}, options: CreateSessionOptions = {}): Promise<Session> {
+    assertId(userId, 'userId');
+    const groupId = options.groupId ?? null;
+    if (groupId !== null) assertId(groupId, 'groupId');
+    const expiresAt = options.expiresAt === undefined ? null : expiryMillis(options.expiresAt, 'expiresAt');
+    const includeInactivity = options.includeInactivity ?? true;
+    if (typeof includeInactivity !== 'boolean') throw new TypeError('includeInactivity must be a boolean.');
+    if (typeof attributes !== 'object' || attributes === null || Array.isArray(attributes)) {
+      throw new TypeError('attributes must be an object of { value, expiresAt? } entries.');
+    }
+    const keys: string[] = [];
+    const values: string[] = [];
+    const expiries: Array<number | null> = [];
+    for (const [key, input] of Object.entries(attributes)) {
+      assertAttributeKey(key);
+      if (typeof input !== 'object' || input === null || !('value' in input)) {
+        throw new TypeError(`Attribute "${key}" must be given as { value, expiresAt? }.`);
+      }
+      keys.push(key);
+      values.push(encodeAttribute(key, input.value, this.maxAttributeLength));
+      expiries.push(input.expiresAt === undefined ? null : expiryMillis(input.expiresAt, `expiresAt of attribute "${key}"`));
+    }
+    const pendingIds: string[] = [];
+    const pendingTimes: number[] = [];
+    for (const id of this.cache.userSessionIds(userId)) {
+      const at = Math.max(this.cache.peek(id)?.lastAccess ?? 0, this.lastAccess.pendingFor(id) ?? 0);
+      if (at > 0) {
+        pendingIds.push(id);
+        pendingTimes.push(at);
+      }
+    }
+    const ticket = this.cache.begin();
+    try {
+      const { snapshot, evicted } = await this.store.create({
+        id: newSessionId(), userId, groupId, expiresAt, defaultLifetime: this.options.sessionExpiration,
+        includeInactivity, keys, values, expiries, pendingIds, pendingTimes,
+        maxSessions: this.options.maxSessions, nodeId: this.invalidator.nodeId,
+      });
+      if (evicted.length > 0) {
+        this.invalidator.apply({ type: 'sessions', ids: evicted });
+        this.lastAccess.forget(evicted);
+      }
+      this.cache.commit(snapshot, ticket, snapshot.lastAccessed);
+      return this.view(snapshot, false, snapshot.lastAccessed);
+    } finally {
+      this.cache.end(ticket);
+    }
+  }
+
+  /**
+   * Reads a session: from this node's cache when it holds a fresh copy, else from
+   * the database (and caches it).
+   * @throws InvalidSessionIdError when `sessionId` is not a UUID (nothing is queried).
+   * @throws SessionNotFoundError when absent, deleted, expired or idle too long.
+   */
+  getSession(sessionId: string, options?: GetSessionOptions): Promise<Session> {
+    const id = canonicalSessionId(sessionId);
+    if (id === null) return Promise.reject(new InvalidSessionIdError(sessionId));
+    const entry = options?.forceRefresh === true ? undefined : this.cache.get(id);
+    if (entry !== undefined) {
+      const snapshot = entry.snapshot;
+      const now = Date.now();
+      if (
+        now - entry.cachedAt <= this.lifetimeInCache &&
+        snapshot.expiresAt > now &&
+        (!snapshot.includeInactivity || now - entry.lastAccess <= this.inactivity) &&
+        (options?.minVersion === undefined || snapshot.version >= options.minVersion)
+      ) {
+        this.hits++;
+        if (options?.updateLastAccess !== false) {
+          entry.lastAccess = now;
+          this.lastAccess.record(id, now);
+        }
+        return Promise.resolve(new SessionView(snapshot, true, entry.lastAccess, this.maxAttributeLength));
+      }
+    }
+    return this.load(id, options);
+  }
+
+  /**
+   * Saves the changes made on `session` (attributes set or deleted, group id) and
+   * returns the new state, with `version` one higher. Never mutates `session`.
+   * @throws SessionConflictError when a requested version check fails (nothing written).
+   * @throws SessionNotFoundError when the session was deleted or expired.
+   * @throws SessionInvalidatedError when `invalidate()` was called on `session`.
+   */
+  async updateSession(session: Session, options: UpdateSessionOptions = {}): Promise<Session> {
+    const view = this.ownView(session);
+    const cmd = this.updateCommand(view, options);
+    for (let attempt = 0; ; attempt++) {
+      const ticket = this.cache.begin();
+      try {
+        const result = await this.store.update(cmd);
+        switch (result.kind) {
+          case 'ok':
+            this.cache.commit(result.snapshot, ticket, Date.now());
+            return this.view(result.snapshot, false, Date.now());
+          case 'not-found':
+            this.cache.invalidateSessions([view.id]);
+            throw new SessionNotFoundError(view.id);
+          case 'version-conflict':
+            this.cache.invalidateSessions([view.id]);
+            throw new SessionConflictError(view.id);
+          case 'attribute-conflict':
+            this.cache.invalidateSessions([view.id]);
+            throw new SessionConflictError(view.id, result.key);
+          case 'retry':
+            if (attempt >= MAX_STALE_RETRIES) {
+              this.cache.invalidateSessions([view.id]);
+              throw new SessionConflictError(view.id);
+            }
+        }
+      } finally {
+        this.cache.end(ticket);
+      }
+    }
+  }
+
+  /**
+   * Deletes a session; every node drops its cached copy. Deleting an absent session is not an error.
+   * @throws InvalidSessionIdError when `sessionId` is not a UUID.
+   */
+  async deleteSession(sessionId: string): Promise<void> {
+    const id = this.checkId(sessionId);
+    const change = { type: 'sessions', ids: [id] } satisfies SessionChange;
+    await this.store.deleteOne(id, this.invalidator.payload(change));
+    this.invalidator.apply(change);
+    this.lastAccess.forget([id]);
+  }
+
+  /** Deletes every session of a user (e.g. "log out everywhere"). */
+  async deleteAllUserSessions(userId: string): Promise<void> {
+    assertId(userId, 'userId');
+    const change = { type: 'user', ids: [userId] } satisfies SessionChange;
+    const cached = this.cache.userSessionIds(userId);
+    await this.store.deleteByUser(userId, this.invalidator.payload(change));
+    this.invalidator.apply(change);
+    this.lastAccess.forget(cached);
+  }
+
+  /** Deletes every session of a group (tenant, account…). */
+  async deleteAllSessionsByGroupId(groupId: string): Promise<void> {
+    assertId(groupId, 'groupId');
+    const change = { type: 'group', ids: [groupId] } satisfies SessionChange;
+    await this.store.deleteByGroup(groupId, this.invalidator.payload(change));
+    this.invalidator.apply(change);
+  }
+
+  /** Deletes every session of this deployment (schema + prefix). */
+  async deleteAllSessions(): Promise<void> {
+    const change = { type: 'all', ids: [] } satisfies SessionChange;
+    await this.store.deleteAll(this.invalidator.payload(change));
+    this.invalidator.apply(change);
+    this.lastAccess.forget(this.cache.versions().map(([id]) => id));
+  }
+
+  /** Removes one attribute from every session of a user (e.g. revoke `elevated_access` everywhere). */
+  async deleteAttributeFromAllUserSessions(userId: string, key: string): Promise<void> {
+    assertId(userId, 'userId');
+    assertAttributeKey(key);
+    const change = { type: 'user', ids: [userId] } satisfies SessionChange;
+    await this.store.deleteUserAttribute(userId, key, this.invalidator.payload(change));
+    this.invalidator.apply(change);
+  }
+
+  /** The user's live sessions, most recently accessed first (this node's pending accesses included). */
+  async listUserSessions(userId: string): Promise<SessionInfo[]> {
+    assertId(userId, 'userId');
+    const rows = await this.store.listByUser(userId);
+    const now = Date.now();
+    const result: SessionInfo[] = [];
+    for (const row of rows) {
+      const lastAccessed = Math.max(row.last_accessed, this.cache.peek(row.id)?.lastAccess ?? 0, this.lastAccess.pendingFor(row.id) ?? 0);
+      if (row.include_inactivity && now - lastAccessed > this.inactivity) continue;
+      result.push({
+        id: row.id,
+        userId: row.user_id,
+        groupId: row.group_id,
+        createdAt: new Date(row.created_at),
+        updatedAt: new Date(row.updated_at),
+        lastAccessed: new Date(lastAccessed),
+        expiresAt: new Date(row.expires_at),
+      });
+    }
+    return result.sort((a, b) => b.lastAccessed.getTime() - a.lastAccessed.getTime());
+  }
+
+  /**
+   * Gives the session's data a new id and deletes the old id, atomically (session
+   * fixation defence after login or step-up). Pending changes on `session` are saved
+   * as part of it. `session` is invalidated; use the returned session from now on.
+   * @throws SessionNotFoundError when the session no longer exists.
+   */
+  async regenerateSession(session: Session): Promise<Session> {
+    const view = this.ownView(session);
+    const oldId = view.id;
+    const newId = newSessionId();
+    const change = { type: 'sessions', ids: [oldId] } satisfies SessionChange;
+    const cmd = view.isModified ? this.updateCommand(view, { notify: false }) : null;
+    const ticket = this.cache.begin();
+    try {
+      const snapshot = await this.store.regenerate(oldId, newId, this.invalidator.payload(change), async (tx) => {
+        if (cmd === null) return;
+        for (let attempt = 0; ; attempt++) {
+          const result = await this.store.update(cmd, tx);
+          if (result.kind === 'ok') return;
+          if (result.kind !== 'retry' || attempt >= MAX_STALE_RETRIES) throw new SessionNotFoundError(oldId);
+        }
+      });
+      this.invalidator.apply(change);
+      if (snapshot === null) throw new SessionNotFoundError(oldId);
+      view.invalidate();
+      const accessed = Math.max(snapshot.lastAccessed, this.lastAccess.pendingFor(oldId) ?? 0);
+      this.lastAccess.forget([oldId]);
+      this.cache.commit(snapshot, ticket, accessed);
+      return this.view(snapshot, false, accessed);
+    } finally {
+      this.cache.end(ticket);
+    }
+  }
+
+  /** Drops every cached session, on this node and on every other node. Stored data is untouched. */
+  async clearEntireCache(): Promise<void> {
+    const change = { type: 'all', ids: [] } satisfies SessionChange;
+    this.invalidator.apply(change);
+    await this.store.notify(this.invalidator.payload(change));
+  }
+
+  /** Drops a user's cached sessions on every node. Stored data is untouched. */
+  async removeAllUserCachedSessionsFromAllNodes(userId: string): Promise<void> {
+    assertId(userId, 'userId');
+    const change = { type: 'user', ids: [userId] } satisfies SessionChange;
+    this.invalidator.apply(change);
+    await this.store.notify(this.invalidator.payload(change));
+  }
+
+  /**
+   * Runs one cleanup pass now: writes this node's pending accesses, then deletes
+   * expired sessions and attributes. Only one node's pass runs at a time; when
+   * another is running this returns 0.
+   * @returns the number of sessions deleted.
+   */
+  async cleanupExpiredSessions(): Promise<number> {
+    await this.lastAccess.flush();
+    const result = await this.store.cleanup(this.inactivity, this.invalidator.nodeId);
+    if (result === null) return 0;
+    if (result.ids.length > 0) {
+      this.invalidator.apply({ type: 'sessions', ids: result.ids });
+      this.lastAccess.forget(result.ids);
+    }
+    return result.ids.length;
+  }
+
+  /** Writes the accesses this node has accumulated now, in batches of `lastAccessUpdateBatchSize`. */
+  flushLastAccess(): Promise<void> {
+    return this.lastAccess.flush();
+  }
+
+  /** Counters of this node. */
+  stats(): SessionStats {
+    return {
+      cacheSize: this.cache.size,
+      cacheHits: this.hits,
+      cacheMisses: this.misses,
+      notificationsReceived: this.sync.notificationsReceived,
+      resyncs: this.sync.resyncs,
+      listening: this.sync.listening,
+    };
+  }
+
+  private async load(id: string, options: GetSessionOptions | undefined): Promise<Session> {
+    if (options?.minVersion !== undefined && !Number.isFinite(options.minVersion)) {
+      throw new TypeError('minVersion must be a number.');
+    }
+    const ticket = this.cache.begin();
+    try {
+      const snapshot = await this.store.get(id);
+      this.misses++;
+      if (snapshot === null) {
+        this.cache.invalidateSessions([id]);
+        throw new SessionNotFoundError(id);
+      }
+      const now = Date.now();
+      let accessed = Math.max(snapshot.lastAccessed, this.cache.peek(id)?.lastAccess ?? 0, this.lastAccess.pendingFor(id) ?? 0);
+      if (snapshot.expiresAt <= now || (snapshot.includeInactivity && now - accessed > this.inactivity)) {
+        this.cache.invalidateSessions([id]);
+        throw new SessionNotFoundError(id);
+      }
+      if (options?.updateLastAccess !== false) {
+        accessed = now;
+        this.lastAccess.record(id, now);
+      }
+      this.cache.offer(snapshot, ticket, accessed);
+      return this.view(snapshot, false, accessed);
+    } finally {
+      this.cache.end(ticket);
+    }
+  }
+
+  private view(snapshot: SessionSnapshot, fromCache: boolean, lastAccessed: number): SessionView {
+    return new SessionView(snapshot, fromCache, lastAccessed, this.maxAttributeLength);
+  }
+
+  private ownView(session: Session): SessionView {
+    if (!(session instanceof SessionView)) {
+      throw new TypeError('Expected a Session returned by this SessionService (createSession/getSession/updateSession).');
+    }
+    if (session.isInvalidated) throw new SessionInvalidatedError(session.id);
+    return session;
+  }
+
+  private updateCommand(view: SessionView, options: UpdateSessionOptions): UpdateCommand {
+    const expiresAt = options.expiresAt === undefined ? null : expiryMillis(options.expiresAt, 'expiresAt');
+    const includeInactivity = options.includeInactivity ?? null;
+    if (includeInactivity !== null && typeof includeInactivity !== 'boolean') throw new TypeError('includeInactivity must be a boolean.');
+    const now = Date.now();
+    const setKeys: string[] = [];
+    const setValues: string[] = [];
+    const setExpiries: Array<number | null> = [];
+    for (const [key, change] of view.pendingChanges()) {
+      setKeys.push(key);
+      setValues.push(change.json);
+      setExpiries.push(change.expiresAt);
+    }
+    const deleteKeys = [...view.pendingDeletions()];
+    const checkedKeys = options.checkAttributeVersion === true ? [...setKeys, ...deleteKeys] : [];
+    const groupId = view.pendingGroupId();
+    const notify = options.notify !== false && this.options.notifyOnUpdates;
+    return {
+      id: view.id,
+      checkVersion: options.checkVersion === true,
+      expectedVersion: view.version,
+      checkedKeys,
+      checkedVersions: checkedKeys.map((key) => view.readVersion(key, now)),
+      setKeys,
+      setValues,
+      setExpiries,
+      deleteKeys,
+      groupChanged: groupId !== undefined,
+      groupId: groupId ?? null,
+      expiresAt,
+      includeInactivity,
+      payload: this.invalidator.payload({ type: 'sessions', ids: [view.id] }),
+      notifyOnSuccess: notify,
+      notifyOnFailure: this.options.notifyOnFailedUpdates,
+    };
+  }
+
+  private checkId(sessionId: string): string {
+    const id = canonicalSessionId(sessionId);
+    if (id === null) throw new InvalidSessionIdError(sessionId);
+    return id;
+  }
+}
+
+function assertId(value: unknown, name: string): asserts value is string {
+  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_ID_LENGTH) {
+    throw new TypeError(`${name} must be a non-empty string of at most ${MAX_ID_LENGTH} characters.`);
+  }
+}

@@ -1,0 +1,131 @@
+import type { Pool, PoolClient, QueryResultRow } from 'pg';
+import { DataSource } from 'typeorm';
+import type { ResolvedSessionOptions } from '../options/resolved-options.js';
+import { CHECK_SCHEMA_SQL, createSchemaStatements, DDL_LOCK_SQL } from './schema.sql.js';
+import { TableNames } from './table-names.js';
+
+/** A statement with an optional prepared-statement name (reused per connection). */
+export interface Statement {
+  readonly name?: string;
+  readonly text: string;
+}
+
+/**
+ * The module's access to PostgreSQL: the `pg` pool behind a TypeORM `DataSource`
+ * (its own, or the user's), used directly so hot statements skip TypeORM's layers.
+ */
+export class SessionDatabase {
+  private closed = false;
+
+  private constructor(
+    readonly dataSource: DataSource,
+    private readonly pool: Pool,
+    private readonly ownsDataSource: boolean,
+    readonly tables: TableNames,
+  ) {}
+
+  /** Connects (or adopts the given DataSource) and checks or creates the schema. */
+  static async open(options: ResolvedSessionOptions): Promise<SessionDatabase> {
+    const tables = new TableNames(options.schemaName, options.tablePrefix);
+    let dataSource: DataSource;
+    let owns = false;
+    if (options.dataSource) {
+      dataSource = options.dataSource;
+      if (!dataSource.isInitialized) {
+        throw new Error('nestjs-pg-session: option "dataSource" must be an initialised DataSource (call dataSource.initialize() first, or let @nestjs/typeorm do it).');
+      }
+    } else {
+      dataSource = new DataSource({ type: 'postgres', url: options.connectionString, poolSize: 10 });
+      await dataSource.initialize();
+      owns = true;
+    }
+    const pool = (dataSource.driver as unknown as { master?: Pool }).master;
+    if (!pool || typeof pool.query !== 'function') {
+      if (owns) await dataSource.destroy();
+      throw new Error('nestjs-pg-session: option "dataSource" must use the "postgres" driver (node-postgres pool not found).');
+    }
+    const db = new SessionDatabase(dataSource, pool, owns, tables);
+    try {
+      if (options.createSchemaIfMissing) await db.createSchema();
+      else await db.assertSchema();
+    } catch (err) {
+      await db.close();
+      throw err;
+    }
+    return db;
+  }
+
+  /** Connection settings of the pool, to derive the dedicated LISTEN connection from. */
+  get poolOptions(): Pool['options'] {
+    return this.pool.options;
+  }
+
+  /** Runs one statement on any pooled connection and returns its rows. */
+  async query<R extends QueryResultRow = QueryResultRow>(statement: Statement | string, values?: unknown[]): Promise<R[]> {
+    const config = typeof statement === 'string' ? { text: statement, values } : { name: statement.name, text: statement.text, values };
+    const result = await this.pool.query<R>(config);
+    return result.rows;
+  }
+
+  /** Runs `fn` in one transaction on one connection; rolls back when it throws. */
+  async transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    let broken: unknown;
+    try {
+      await client.query('BEGIN');
+      const result = await fn(new Transaction(client));
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      try {
+        await client.query('ROLLBACK');
+      } catch (rollbackError) {
+        broken = rollbackError; // the connection is unusable: destroy it rather than return it
+      }
+      throw err;
+    } finally {
+      client.release(broken instanceof Error ? broken : undefined);
+    }
+  }
+
+  /** Destroys the DataSource only when the module created it. Safe to call twice. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.ownsDataSource && this.dataSource.isInitialized) await this.dataSource.destroy();
+  }
+
+  private async createSchema(): Promise<void> {
+    await this.transaction(async (tx) => {
+      await tx.query(DDL_LOCK_SQL);
+      for (const ddl of createSchemaStatements(this.tables)) await tx.query(ddl);
+    });
+  }
+
+  private async assertSchema(): Promise<void> {
+    const t = this.tables;
+    const [row] = await this.query<{ sessions: string | null; attributes: string | null; locks: string | null }>(CHECK_SCHEMA_SQL, [
+      t.sessionsRegclass,
+      t.attributesRegclass,
+      t.locksRegclass,
+    ]);
+    const missing = Object.entries(row ?? {}).filter(([, v]) => v === null).map(([k]) => k);
+    if (missing.length > 0) {
+      throw new Error(
+        `nestjs-pg-session: the session tables are missing in ${t.describe()} (missing: ${missing.join(', ')}). ` +
+          'Set createSchemaIfMissing: true, or run the exported migration (createSessionSchemaMigration) first.',
+      );
+    }
+  }
+}
+
+/** One connection inside {@link SessionDatabase.transaction}. */
+export class Transaction {
+  constructor(private readonly client: PoolClient) {}
+
+  async query<R extends QueryResultRow = QueryResultRow>(statement: Statement | string, values?: unknown[]): Promise<R[]> {
+    const config = typeof statement === 'string' ? { text: statement, values } : { name: statement.name, text: statement.text, values };
+    const result = await this.client.query<R>(config);
+    return result.rows;
+  }
+}

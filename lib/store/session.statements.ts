@@ -1,0 +1,285 @@
+import type { Statement } from './session-database.js';
+import type { TableNames } from './table-names.js';
+
+/** Epoch milliseconds of a timestamptz, as float8 (node-postgres returns a number). */
+const ms = (column: string) => `floor(extract(epoch FROM ${column}) * 1000)::float8`;
+/** timestamptz from epoch milliseconds given as a float8 parameter (null stays null). */
+const ts = (param: string) => `to_timestamp(${param}::float8 / 1000)`;
+
+const sessionColumns = (alias: string) =>
+  `${alias}.id, ${alias}.user_id, ${alias}.group_id, ${alias}.version, ${alias}.include_inactivity,
+   ${ms(`${alias}.created_at`)} AS created_at, ${ms(`${alias}.updated_at`)} AS updated_at,
+   ${ms(`${alias}.last_accessed`)} AS last_accessed, ${ms(`${alias}.expires_at`)} AS expires_at`;
+
+/** json array of `[key, value, expiresAtMs, version]` tuples over a row source with those columns. */
+const attributeTuples = (source: string) =>
+  `(SELECT coalesce(json_agg(json_build_array(x.key, x.value, ${ms('x.expires_at')}, x.version)), '[]'::json) FROM (${source}) x)`;
+
+/** Live (not expired) attributes, as seen by the database clock. */
+const live = (alias: string) => `(${alias}.expires_at IS NULL OR ${alias}.expires_at > now())`;
+
+/**
+ * Notifies the ids of `source` (a CTE with an `id` column) in chunks of 150, so each
+ * payload stays far under NOTIFY's 8000-byte limit however many rows were affected.
+ * Parameters: channel and sender node id.
+ */
+const notifyIdsInChunks = (source: string, channelParam: string, nodeParam: string) =>
+  `SELECT pg_notify(${channelParam}::text, json_build_object('n', ${nodeParam}::text, 't', 's', 'i', json_agg(c.id))::text)
+     FROM (SELECT id, (row_number() OVER () - 1) / 150 AS chunk FROM ${source}) c GROUP BY c.chunk`;
+
+/** Every SQL statement of the session store for one deployment. */
+export function sessionStatements(t: TableNames) {
+  const name = (what: string) => `nps_${t.channel.slice(-8)}_${what}`;
+  return {
+    /** $1 id → one row per live attribute (or one row with null key when none). */
+    get: {
+      name: name('get'),
+      text: `SELECT ${sessionColumns('s')}, a.key, a.value, ${ms('a.expires_at')} AS a_expires_at, a.version AS a_version
+               FROM ${t.sessions} s
+               LEFT JOIN ${t.attributes} a ON a.session_id = s.id AND ${live('a')}
+              WHERE s.id = $1`,
+    },
+
+    /**
+     * Inserts a session and its attributes, then keeps only the user's `maxSessions`
+     * most recently accessed ones (pending accesses of this node folded in), notifying
+     * the evicted ids. Runs inside a transaction holding the user's advisory lock.
+     * $1 id, $2 user, $3 group, $4 expires_at ms (null: now() + $5 ms), $5 default lifetime ms,
+     * $6 include_inactivity, $7 keys, $8 values, $9 attribute expiries ms,
+     * $10 pending ids, $11 pending access ms, $12 sessions to keep besides the new one,
+     * $13 channel, $14 node id.
+     */
+    create: {
+      name: name('create'),
+      text: `WITH s AS (
+               INSERT INTO ${t.sessions} (id, user_id, group_id, last_accessed, expires_at, updated_at, created_at, version, include_inactivity)
+               VALUES ($1, $2, $3, now(), coalesce(${ts('$4')}, now() + $5::float8 * interval '1 millisecond'), now(), now(), 1, $6)
+               RETURNING *
+             ), a AS (
+               INSERT INTO ${t.attributes} (session_id, key, value, expires_at, version)
+               SELECT s.id, v.key, v.value, ${ts('v.exp')}, 1
+                 FROM s, unnest($7::text[], $8::text[], $9::float8[]) AS v(key, value, exp)
+               RETURNING key, value, expires_at, version
+             ), evicted AS (
+               DELETE FROM ${t.sessions} x WHERE x.id IN (
+                 SELECT o.id FROM ${t.sessions} o
+                   LEFT JOIN unnest($10::uuid[], $11::float8[]) AS p(id, at) ON p.id = o.id
+                  WHERE o.user_id = $2
+                  ORDER BY greatest(o.last_accessed, ${ts('p.at')}) DESC, o.created_at DESC
+                 OFFSET $12)
+               RETURNING x.id
+             ), n AS (${notifyIdsInChunks('evicted', '$13', '$14')})
+             SELECT ${sessionColumns('s')}, ${attributeTuples('SELECT * FROM a')} AS attrs,
+                    (SELECT coalesce(json_agg(id), '[]'::json) FROM evicted) AS evicted,
+                    (SELECT count(*) FROM n)::int AS notified
+               FROM s`,
+    },
+
+    /** $1 key text → takes the per-user advisory lock of the current transaction. */
+    lockUser: {
+      name: name('lock_user'),
+      text: `SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))`,
+    },
+
+    /**
+     * The whole update in one statement. `snap` reads the session version from the
+     * statement's snapshot; `cur` locks the row and sees its latest committed version.
+     * Every attribute write also bumps the session row, so when the two agree the
+     * snapshot holds the latest attributes and the checks are exact; when they differ
+     * the caller retries (nothing was written). Every write is guarded by `ok`.
+     * $1 id, $2 check version, $3 expected version, $4 checked keys, $5 their read versions
+     * (0 = absent when read), $6 set keys, $7 values, $8 expiries ms, $9 deleted keys,
+     * $10 group changed, $11 group id, $12 new expires_at ms (null: keep),
+     * $13 include_inactivity (null: keep), $14 channel, $15 payload, $16 notify on success,
+     * $17 notify when a check failed.
+     */
+    update: {
+      name: name('update'),
+      text: `WITH snap AS (
+               SELECT version FROM ${t.sessions} WHERE id = $1
+             ), cur AS (
+               SELECT version FROM ${t.sessions} WHERE id = $1 AND expires_at > now() FOR UPDATE
+             ), chk AS (
+               SELECT c.key FROM unnest($4::text[], $5::int[]) AS c(key, ver)
+                 LEFT JOIN ${t.attributes} a ON a.session_id = $1 AND a.key = c.key AND ${live('a')}
+                WHERE coalesce(a.version, 0) <> c.ver
+                LIMIT 1
+             ), ok AS (
+               SELECT $1::uuid AS id FROM cur, snap
+                WHERE cur.version = snap.version
+                  AND (NOT $2::boolean OR cur.version = $3::int)
+                  AND NOT EXISTS (SELECT 1 FROM chk)
+             ), up AS (
+               INSERT INTO ${t.attributes} AS a (session_id, key, value, expires_at, version)
+               SELECT ok.id, v.key, v.value, ${ts('v.exp')}, 1
+                 FROM ok, unnest($6::text[], $7::text[], $8::float8[]) AS v(key, value, exp)
+               ON CONFLICT (session_id, key) DO UPDATE
+                 SET value = EXCLUDED.value, expires_at = EXCLUDED.expires_at, version = a.version + 1
+               RETURNING a.key, a.value, a.expires_at, a.version
+             ), del AS (
+               DELETE FROM ${t.attributes} a USING ok
+                WHERE a.session_id = ok.id AND a.key = ANY($9::text[])
+               RETURNING a.key
+             ), s AS (
+               UPDATE ${t.sessions} x
+                  SET version = x.version + 1,
+                      updated_at = now(),
+                      group_id = CASE WHEN $10::boolean THEN $11::text ELSE x.group_id END,
+                      expires_at = coalesce(${ts('$12')}, x.expires_at),
+                      include_inactivity = coalesce($13::boolean, x.include_inactivity)
+                 FROM ok WHERE x.id = ok.id
+               RETURNING x.*
+             ), n AS (
+               SELECT pg_notify($14::text, $15::text)
+                WHERE $15::text IS NOT NULL
+                  AND (($16::boolean AND EXISTS (SELECT 1 FROM s))
+                    OR ($17::boolean AND NOT EXISTS (SELECT 1 FROM s) AND EXISTS (SELECT 1 FROM cur)))
+             )
+             SELECT (SELECT version FROM snap) AS snap_version,
+                    (SELECT version FROM cur) AS cur_version,
+                    (SELECT key FROM chk) AS conflict_key,
+                    (SELECT count(*) FROM n)::int AS notified,
+                    r.*
+               FROM (VALUES (1)) AS one(x)
+               LEFT JOIN (
+                 SELECT ${sessionColumns('s')},
+                        ${attributeTuples(`SELECT key, value, expires_at, version FROM up
+                                           UNION ALL
+                                           SELECT a.key, a.value, a.expires_at, a.version FROM ${t.attributes} a
+                                            WHERE a.session_id = $1 AND ${live('a')}
+                                              AND a.key <> ALL($6::text[]) AND a.key <> ALL($9::text[])`)} AS attrs
+                   FROM s
+               ) r ON true`,
+    },
+
+    /** $1 id → locks the session row (transactions that must see its latest attributes). */
+    lockSession: {
+      name: name('lock_session'),
+      text: `SELECT id FROM ${t.sessions} WHERE id = $1 AND expires_at > now() FOR UPDATE`,
+    },
+
+    /**
+     * Moves a session to a new id with the same data (run after {@link lockSession}).
+     * $1 old id, $2 new id, $3 channel, $4 payload. Returns the new session with attributes.
+     */
+    regenerate: {
+      name: name('regenerate'),
+      text: `WITH old AS (
+               DELETE FROM ${t.sessions} WHERE id = $1 RETURNING *
+             ), s AS (
+               INSERT INTO ${t.sessions} (id, user_id, group_id, last_accessed, expires_at, updated_at, created_at, version, include_inactivity)
+               SELECT $2, user_id, group_id, now(), expires_at, now(), created_at, version, include_inactivity FROM old
+               RETURNING *
+             ), a AS (
+               INSERT INTO ${t.attributes} (session_id, key, value, expires_at, version)
+               SELECT s.id, x.key, x.value, x.expires_at, x.version
+                 FROM s, ${t.attributes} x WHERE x.session_id = $1 AND ${live('x')}
+               RETURNING key, value, expires_at, version
+             ), n AS (
+               SELECT pg_notify($3::text, $4::text) FROM old
+             )
+             SELECT ${sessionColumns('s')}, ${attributeTuples('SELECT * FROM a')} AS attrs,
+                    (SELECT count(*) FROM n)::int AS notified
+               FROM s`,
+    },
+
+    /** $1 id, $2 channel, $3 payload. */
+    deleteOne: {
+      name: name('delete_one'),
+      text: `WITH d AS (DELETE FROM ${t.sessions} WHERE id = $1 RETURNING id)
+             SELECT (SELECT count(*) FROM d)::int AS deleted, pg_notify($2::text, $3::text)`,
+    },
+
+    /** $1 user id, $2 channel, $3 payload. */
+    deleteByUser: {
+      text: `WITH d AS (DELETE FROM ${t.sessions} WHERE user_id = $1 RETURNING id)
+             SELECT (SELECT count(*) FROM d)::int AS deleted, pg_notify($2::text, $3::text)`,
+    },
+
+    /** $1 group id, $2 channel, $3 payload. */
+    deleteByGroup: {
+      text: `WITH d AS (DELETE FROM ${t.sessions} WHERE group_id = $1 RETURNING id)
+             SELECT (SELECT count(*) FROM d)::int AS deleted, pg_notify($2::text, $3::text)`,
+    },
+
+    /** $1 channel, $2 payload. */
+    deleteAll: {
+      text: `WITH d AS (DELETE FROM ${t.sessions} RETURNING id)
+             SELECT (SELECT count(*) FROM d)::int AS deleted, pg_notify($1::text, $2::text)`,
+    },
+
+    /** $1 user id → locks the user's session rows in id order (run in a transaction). */
+    lockUserSessions: {
+      text: `SELECT id FROM ${t.sessions} WHERE user_id = $1 ORDER BY id FOR UPDATE`,
+    },
+
+    /**
+     * Deletes one attribute from every session of a user and bumps those sessions'
+     * versions (run after {@link lockUserSessions}). $1 user id, $2 key, $3 channel, $4 payload.
+     */
+    deleteUserAttribute: {
+      text: `WITH d AS (
+               DELETE FROM ${t.attributes} a USING ${t.sessions} s
+                WHERE s.id = a.session_id AND s.user_id = $1 AND a.key = $2
+               RETURNING a.session_id
+             ), u AS (
+               UPDATE ${t.sessions} x SET version = x.version + 1, updated_at = now()
+                WHERE x.id IN (SELECT session_id FROM d)
+               RETURNING x.id
+             )
+             SELECT (SELECT count(*) FROM u)::int AS updated, pg_notify($3::text, $4::text)`,
+    },
+
+    /** $1 user id → the user's unexpired sessions. */
+    listByUser: {
+      name: name('list_user'),
+      text: `SELECT ${sessionColumns('s')} FROM ${t.sessions} s WHERE s.user_id = $1 AND s.expires_at > now()`,
+    },
+
+    /**
+     * Writes accumulated last-access times; never moves one backwards.
+     * $1 ids (sorted, so concurrent flushes lock rows in one order), $2 access times ms.
+     */
+    flushLastAccess: {
+      name: name('flush_access'),
+      text: `UPDATE ${t.sessions} x SET last_accessed = greatest(x.last_accessed, ${ts('p.at')})
+               FROM unnest($1::uuid[], $2::float8[]) AS p(id, at)
+              WHERE x.id = p.id`,
+    },
+
+    /** $1 key text → true when this transaction got the cleanup lock of the deployment. */
+    tryCleanupLock: {
+      text: `SELECT pg_try_advisory_xact_lock(hashtextextended($1::text, 0)) AS locked`,
+    },
+
+    /**
+     * Deletes expired sessions (absolute or by inactivity) and expired attributes,
+     * notifying deleted session ids in chunks. $1 inactivity ms, $2 channel, $3 node id.
+     */
+    cleanup: {
+      text: `WITH d AS (
+               DELETE FROM ${t.sessions}
+                WHERE expires_at <= now()
+                   OR (include_inactivity AND last_accessed <= now() - $1::float8 * interval '1 millisecond')
+               RETURNING id
+             ), da AS (
+               DELETE FROM ${t.attributes} WHERE expires_at <= now() RETURNING session_id
+             ), n AS (${notifyIdsInChunks('d', '$2', '$3')})
+             SELECT (SELECT coalesce(json_agg(id), '[]'::json) FROM d) AS ids,
+                    (SELECT count(*) FROM da)::int AS attributes,
+                    (SELECT count(*) FROM n)::int AS notified`,
+    },
+
+    /** $1 channel, $2 payload: a notification with no write (cache-only operations). */
+    notify: {
+      text: `SELECT pg_notify($1::text, $2::text)`,
+    },
+
+    /** $1 ids → current versions of those that still exist (resync after a gap). */
+    versions: {
+      text: `SELECT id, version FROM ${t.sessions} WHERE id = ANY($1::uuid[]) AND expires_at > now()`,
+    },
+  } satisfies Record<string, Statement>;
+}
+
+export type SessionStatements = ReturnType<typeof sessionStatements>;

@@ -1,0 +1,208 @@
+import type { SessionDatabase, Transaction } from './session-database.js';
+import {
+  attributesFromTuples,
+  toSnapshot,
+  type AttributeTuple,
+  type SessionRow,
+  type SessionSnapshot,
+  type StoredAttribute,
+} from './session-record.js';
+import { sessionStatements, type SessionStatements } from './session.statements.js';
+
+/** What {@link SessionStore.update} writes. */
+export interface UpdateCommand {
+  id: string;
+  checkVersion: boolean;
+  expectedVersion: number;
+  /** Keys whose stored version must still equal the one read (0 = absent when read). */
+  checkedKeys: string[];
+  checkedVersions: number[];
+  setKeys: string[];
+  setValues: string[];
+  setExpiries: Array<number | null>;
+  deleteKeys: string[];
+  groupChanged: boolean;
+  groupId: string | null;
+  expiresAt: number | null;
+  includeInactivity: boolean | null;
+  /** Notification payload sent as the flags below say. */
+  payload: string;
+  notifyOnSuccess: boolean;
+  notifyOnFailure: boolean;
+}
+
+/** Outcome of one update statement. */
+export type UpdateResult =
+  | { kind: 'ok'; snapshot: SessionSnapshot }
+  | { kind: 'not-found' }
+  | { kind: 'version-conflict' }
+  | { kind: 'attribute-conflict'; key: string }
+  /** The statement's snapshot was older than the row it locked: nothing written, run it again. */
+  | { kind: 'retry' };
+
+/** What {@link SessionStore.create} writes. */
+export interface CreateCommand {
+  id: string;
+  userId: string;
+  groupId: string | null;
+  expiresAt: number | null;
+  defaultLifetime: number;
+  includeInactivity: boolean;
+  keys: string[];
+  values: string[];
+  expiries: Array<number | null>;
+  /** This node's accesses not yet written, for the eviction order. */
+  pendingIds: string[];
+  pendingTimes: number[];
+  maxSessions: number;
+  nodeId: string;
+}
+
+interface UpdateRow extends SessionRow {
+  snap_version: number | null;
+  cur_version: number | null;
+  conflict_key: string | null;
+  attrs: AttributeTuple[] | null;
+}
+
+/**
+ * Every database operation of the session store, each one statement or one
+ * transaction. Returns immutable snapshots; knows nothing of the cache.
+ */
+export class SessionStore {
+  private readonly sql: SessionStatements;
+
+  constructor(private readonly db: SessionDatabase) {
+    this.sql = sessionStatements(db.tables);
+  }
+
+  /** The NOTIFY channel of this deployment. */
+  get channel(): string {
+    return this.db.tables.channel;
+  }
+
+  /** Reads a session with its live attributes, or null. */
+  async get(id: string): Promise<SessionSnapshot | null> {
+    const rows = await this.db.query<SessionRow & { key: string | null; value: string; a_expires_at: number | null; a_version: number }>(this.sql.get, [id]);
+    if (rows.length === 0) return null;
+    const attributes = new Map<string, StoredAttribute>();
+    for (const row of rows) {
+      if (row.key !== null) attributes.set(row.key, Object.freeze({ json: row.value, expiresAt: row.a_expires_at, version: row.a_version }));
+    }
+    return toSnapshot(rows[0]!, attributes);
+  }
+
+  /** Inserts a session and evicts the user's sessions beyond `maxSessions`, in one transaction. */
+  async create(cmd: CreateCommand): Promise<{ snapshot: SessionSnapshot; evicted: string[] }> {
+    return this.db.transaction(async (tx) => {
+      await tx.query(this.sql.lockUser, [`${this.db.tables.deploymentKey}:user:${cmd.userId}`]);
+      const [row] = await tx.query<SessionRow & { attrs: AttributeTuple[]; evicted: string[] }>(this.sql.create, [
+        cmd.id, cmd.userId, cmd.groupId, cmd.expiresAt, cmd.defaultLifetime, cmd.includeInactivity,
+        cmd.keys, cmd.values, cmd.expiries, cmd.pendingIds, cmd.pendingTimes, cmd.maxSessions - 1,
+        this.channel, cmd.nodeId,
+      ]);
+      return { snapshot: toSnapshot(row!, attributesFromTuples(row!.attrs)), evicted: row!.evicted };
+    });
+  }
+
+  /** One update statement (see `session.statements.ts`); the caller retries on `'retry'`. */
+  async update(cmd: UpdateCommand, tx?: Transaction): Promise<UpdateResult> {
+    const values = [
+      cmd.id, cmd.checkVersion, cmd.expectedVersion, cmd.checkedKeys, cmd.checkedVersions,
+      cmd.setKeys, cmd.setValues, cmd.setExpiries, cmd.deleteKeys, cmd.groupChanged, cmd.groupId,
+      cmd.expiresAt, cmd.includeInactivity, this.channel, cmd.payload, cmd.notifyOnSuccess, cmd.notifyOnFailure,
+    ];
+    const [row] = tx ? await tx.query<UpdateRow>(this.sql.update, values) : await this.db.query<UpdateRow>(this.sql.update, values);
+    if (!row) throw new Error('nestjs-pg-session: the update statement returned no row');
+    if (row.id !== null && row.id !== undefined) {
+      return { kind: 'ok', snapshot: toSnapshot(row, attributesFromTuples(row.attrs)) };
+    }
+    if (row.cur_version === null) return { kind: 'not-found' };
+    if (cmd.checkVersion && row.cur_version !== cmd.expectedVersion) return { kind: 'version-conflict' };
+    if (row.snap_version !== row.cur_version) return { kind: 'retry' };
+    if (row.conflict_key !== null) return { kind: 'attribute-conflict', key: row.conflict_key };
+    return { kind: 'retry' };
+  }
+
+  /**
+   * Applies `before` (e.g. pending changes) and moves the session to `newId`, in one
+   * transaction that first locks the row. Returns null when the session is gone.
+   */
+  async regenerate(
+    oldId: string,
+    newId: string,
+    payload: string,
+    before: (tx: Transaction) => Promise<void>,
+  ): Promise<SessionSnapshot | null> {
+    return this.db.transaction(async (tx) => {
+      const locked = await tx.query(this.sql.lockSession, [oldId]);
+      if (locked.length === 0) return null;
+      await before(tx);
+      const [row] = await tx.query<SessionRow & { attrs: AttributeTuple[] }>(this.sql.regenerate, [oldId, newId, this.channel, payload]);
+      return row ? toSnapshot(row, attributesFromTuples(row.attrs)) : null;
+    });
+  }
+
+  async deleteOne(id: string, payload: string): Promise<number> {
+    const [row] = await this.db.query<{ deleted: number }>(this.sql.deleteOne, [id, this.channel, payload]);
+    return row!.deleted;
+  }
+
+  async deleteByUser(userId: string, payload: string): Promise<number> {
+    const [row] = await this.db.query<{ deleted: number }>(this.sql.deleteByUser, [userId, this.channel, payload]);
+    return row!.deleted;
+  }
+
+  async deleteByGroup(groupId: string, payload: string): Promise<number> {
+    const [row] = await this.db.query<{ deleted: number }>(this.sql.deleteByGroup, [groupId, this.channel, payload]);
+    return row!.deleted;
+  }
+
+  async deleteAll(payload: string): Promise<number> {
+    const [row] = await this.db.query<{ deleted: number }>(this.sql.deleteAll, [this.channel, payload]);
+    return row!.deleted;
+  }
+
+  /** Removes one attribute from all of a user's sessions, bumping their versions. */
+  async deleteUserAttribute(userId: string, key: string, payload: string): Promise<number> {
+    return this.db.transaction(async (tx) => {
+      await tx.query(this.sql.lockUserSessions, [userId]);
+      const [row] = await tx.query<{ updated: number }>(this.sql.deleteUserAttribute, [userId, key, this.channel, payload]);
+      return row!.updated;
+    });
+  }
+
+  /** The user's unexpired sessions (without attributes). */
+  async listByUser(userId: string): Promise<SessionRow[]> {
+    return this.db.query<SessionRow>(this.sql.listByUser, [userId]);
+  }
+
+  /** Writes access times (ids sorted by the caller) in one statement. */
+  async flushLastAccess(ids: string[], times: number[]): Promise<void> {
+    await this.db.query(this.sql.flushLastAccess, [ids, times]);
+  }
+
+  /**
+   * One cleanup pass, unless another node's pass holds the deployment's cleanup lock.
+   * @returns ids of the deleted sessions, or null when another pass was running.
+   */
+  async cleanup(inactivity: number, nodeId: string): Promise<{ ids: string[] } | null> {
+    return this.db.transaction(async (tx) => {
+      const [lock] = await tx.query<{ locked: boolean }>(this.sql.tryCleanupLock, [`nestjs-pg-session:cleanup:${this.db.tables.deploymentKey}`]);
+      if (!lock?.locked) return null;
+      const [row] = await tx.query<{ ids: string[] }>(this.sql.cleanup, [inactivity, this.channel, nodeId]);
+      return { ids: row!.ids };
+    });
+  }
+
+  /** Sends a notification with no write (cache-only operations). */
+  async notify(payload: string): Promise<void> {
+    await this.db.query(this.sql.notify, [this.channel, payload]);
+  }
+
+  /** Current versions of the given sessions that still exist. */
+  async versions(ids: string[]): Promise<Map<string, number>> {
+    const rows = await this.db.query<{ id: string; version: number }>(this.sql.versions, [ids]);
+    return new Map(rows.map((r) => [r.id, r.version]));
+  }
+}

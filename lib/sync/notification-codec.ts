@@ -1,0 +1,70 @@
+import type { SessionChange } from './session-change.js';
+
+/**
+ * Wire format of a notification: `{"n": senderNodeId, "t": "s"|"u"|"g"|"a", "i": [ids]}`.
+ * The SQL statements that notify in bulk build the same shape with json_build_object.
+ */
+interface WireMessage {
+  n: string;
+  t: string;
+  i: unknown;
+}
+
+const TYPE_TO_WIRE = { sessions: 's', user: 'u', group: 'g', all: 'a' } as const;
+const WIRE_TO_TYPE: Record<string, SessionChange['type']> = { s: 'sessions', u: 'user', g: 'group', a: 'all' };
+
+/** NOTIFY rejects payloads of 8000 bytes or more; stay well under it. */
+export const MAX_PAYLOAD_BYTES = 7900;
+
+/**
+ * Encodes a change as one or more payloads, each under {@link MAX_PAYLOAD_BYTES},
+ * splitting the id list as needed (never dropping ids).
+ */
+export function encodeChange(nodeId: string, change: SessionChange): string[] {
+  const t = TYPE_TO_WIRE[change.type];
+  const head = `{"n":${JSON.stringify(nodeId)},"t":"${t}","i":[`;
+  if (change.ids.length === 0) return [`${head}]}`];
+  const payloads: string[] = [];
+  let body = '';
+  let bytes = Buffer.byteLength(head) + 2;
+  for (const id of change.ids) {
+    const item = JSON.stringify(id);
+    const size = Buffer.byteLength(item) + 1;
+    if (body !== '' && bytes + size > MAX_PAYLOAD_BYTES) {
+      payloads.push(`${head}${body}]}`);
+      body = '';
+      bytes = Buffer.byteLength(head) + 2;
+    }
+    body = body === '' ? item : `${body},${item}`;
+    bytes += size;
+  }
+  payloads.push(`${head}${body}]}`);
+  return payloads;
+}
+
+/** Encodes a change known to fit in one payload (one id of at most 255 characters). */
+export function encodeSingle(nodeId: string, change: SessionChange): string {
+  return JSON.stringify({ n: nodeId, t: TYPE_TO_WIRE[change.type], i: change.ids });
+}
+
+/** A decoded notification. */
+export interface DecodedNotification {
+  nodeId: string;
+  change: SessionChange;
+}
+
+/** Decodes a payload; returns a reason string when it is malformed or of an unknown type. */
+export function decodeNotification(payload: string | undefined): DecodedNotification | string {
+  if (!payload) return 'empty payload';
+  let message: WireMessage;
+  try {
+    message = JSON.parse(payload) as WireMessage;
+  } catch {
+    return 'payload is not JSON';
+  }
+  if (typeof message !== 'object' || message === null || typeof message.n !== 'string') return 'payload has no sender node id';
+  const type = typeof message.t === 'string' ? WIRE_TO_TYPE[message.t] : undefined;
+  if (type === undefined) return `unknown notification type ${JSON.stringify(message.t)}`;
+  if (!Array.isArray(message.i) || message.i.some((id) => typeof id !== 'string')) return 'payload ids are not a list of strings';
+  return { nodeId: message.n, change: { type, ids: message.i as string[] } };
+}

@@ -1,0 +1,40 @@
+import type { LoggerService } from '@nestjs/common';
+
+/**
+ * Runs a cleanup pass every `interval` ms (never two at once on this node; the
+ * database lock keeps it to one across nodes). Stopping waits for a running pass.
+ */
+export class ExpiryCleanupWorker {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<unknown> | undefined;
+
+  constructor(
+    private readonly runPass: () => Promise<number>,
+    private readonly interval: number,
+    private readonly logger: LoggerService,
+  ) {}
+
+  start(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => this.tick(), this.interval);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    await this.running;
+  }
+
+  private tick(): void {
+    if (this.running) return;
+    this.running = this.runPass()
+      .then((deleted) => {
+        if (deleted > 0) this.logger.log?.(`Cleanup deleted ${deleted} expired session(s).`);
+      })
+      .catch((err: unknown) => this.logger.error(`Cleanup of expired sessions failed: ${String(err)}`))
+      .finally(() => {
+        this.running = undefined;
+      });
+  }
+}

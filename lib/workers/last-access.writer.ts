@@ -1,0 +1,86 @@
+import type { LoggerService } from '@nestjs/common';
+import type { SessionStore } from '../store/session.store.js';
+
+/**
+ * Accumulates session accesses in memory (one `Map.set` per read) and writes them
+ * in batches: one statement per `batchSize` sessions, on a timer and on demand.
+ * Stored times never move backwards (the statement keeps the greatest).
+ */
+export class LastAccessWriter {
+  private pending = new Map<string, number>();
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  /** Statements issued by flushes since start (for stats and benchmarks). */
+  statements = 0;
+
+  constructor(
+    private readonly store: SessionStore,
+    private readonly batchSize: number,
+    private readonly interval: number,
+    private readonly logger: LoggerService,
+  ) {}
+
+  /** Records an access; never does I/O. */
+  record(id: string, at: number): void {
+    const previous = this.pending.get(id);
+    if (previous === undefined || previous < at) this.pending.set(id, at);
+  }
+
+  /** The pending access of a session, if any. */
+  pendingFor(id: string): number | undefined {
+    return this.pending.get(id);
+  }
+
+  /** Forgets pending accesses of deleted sessions. */
+  forget(ids: Iterable<string>): void {
+    for (const id of ids) this.pending.delete(id);
+  }
+
+  get pendingCount(): number {
+    return this.pending.size;
+  }
+
+  start(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => {
+      this.flush().catch((err: unknown) => this.logger.error(`Batched last-access write failed; will retry: ${String(err)}`));
+    }, this.interval);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /**
+   * Writes every pending access. Concurrent calls share one run; a call made while a
+   * run is writing waits for it and then writes what arrived meanwhile.
+   */
+  async flush(): Promise<void> {
+    while (this.running) await this.running.catch(() => undefined);
+    if (this.pending.size === 0) return;
+    const batch = this.pending;
+    this.pending = new Map();
+    this.running = this.write(batch).finally(() => {
+      this.running = undefined;
+    });
+    return this.running;
+  }
+
+  private async write(batch: Map<string, number>): Promise<void> {
+    // Sorted ids: concurrent flushes from several nodes lock rows in the same order.
+    const ids = [...batch.keys()].sort();
+    for (let start = 0; start < ids.length; start += this.batchSize) {
+      const chunk = ids.slice(start, start + this.batchSize);
+      try {
+        this.statements++;
+        await this.store.flushLastAccess(chunk, chunk.map((id) => batch.get(id)!));
+      } catch (err) {
+        // Put back what was not written, without overwriting newer accesses.
+        for (const id of ids.slice(start)) this.record(id, batch.get(id)!);
+        throw err;
+      }
+    }
+  }
+}

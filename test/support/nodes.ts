@@ -1,0 +1,42 @@
+import 'reflect-metadata';
+import type { LoggerService } from '@nestjs/common';
+import { Test, type TestingModule } from '@nestjs/testing';
+import { SessionModule, SessionService, type SessionModuleOptions } from '../../lib/index.js';
+
+/** A logger that keeps what it was told, for assertions, and prints nothing. */
+export class RecordingLogger implements LoggerService {
+  readonly lines: Array<{ level: string; message: string }> = [];
+  log(message: unknown): void { this.lines.push({ level: 'log', message: String(message) }); }
+  error(message: unknown): void { this.lines.push({ level: 'error', message: String(message) }); }
+  warn(message: unknown): void { this.lines.push({ level: 'warn', message: String(message) }); }
+  debug(message: unknown): void { this.lines.push({ level: 'debug', message: String(message) }); }
+  verbose(message: unknown): void { this.lines.push({ level: 'verbose', message: String(message) }); }
+}
+
+/** One app node: a Nest application context with the session module. */
+export interface TestNode {
+  readonly app: TestingModule;
+  readonly sessions: SessionService;
+  readonly logger: RecordingLogger;
+  close(): Promise<void>;
+}
+
+/** Starts a node on `url` (schema created if missing) with the given options. */
+export async function startNode(url: string, options: Partial<SessionModuleOptions> = {}): Promise<TestNode> {
+  const logger = new RecordingLogger();
+  const app = await Test.createTestingModule({
+    imports: [SessionModule.forRoot({ connectionString: url, createSchemaIfMissing: true, logger, ...options })],
+  }).compile();
+  await app.init();
+  let closed = false;
+  return {
+    app,
+    sessions: app.get(SessionService),
+    logger,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await app.close();
+    },
+  };
+}
