@@ -1,0 +1,155 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { SessionConflictError, type Session } from '../lib/index.js';
+import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { assertNoOpenHandles } from './support/handles.js';
+import { startNode, type TestNode } from './support/nodes.js';
+
+describe('optimistic locking', () => {
+  let db: TestDatabase;
+  let node: TestNode;
+
+  before(async () => {
+    db = await createTestDatabase();
+    node = await startNode(db.url);
+  });
+
+  after(async () => {
+    await node?.close();
+    await db?.drop();
+    await assertNoOpenHandles();
+  });
+
+  async function storedAttributes(id: string): Promise<Record<string, unknown>> {
+    const rows = await db.query<{ key: string; value: string }>(`SELECT key, value FROM session_attributes WHERE session_id = $1`, [id]);
+    return Object.fromEntries(rows.map((r) => [r.key, JSON.parse(r.value)]));
+  }
+
+  it('checkVersion: of two copies, the second update fails with SessionConflictError and writes nothing', async () => {
+    const s = await node.sessions.createSession('u1', { a: { value: 1 } });
+    const copy1 = await node.sessions.getSession(s.id);
+    const copy2 = await node.sessions.getSession(s.id);
+    copy1.setAttribute('a', 2);
+    copy2.setAttribute('a', 3);
+    copy2.setAttribute('b', 'new');
+    await node.sessions.updateSession(copy1, { checkVersion: true });
+    const err = await node.sessions.updateSession(copy2, { checkVersion: true }).then(() => null, (e: unknown) => e);
+    assert.ok(err instanceof SessionConflictError);
+    assert.equal(err.code, 'SESSION_CONFLICT');
+    assert.equal(err.attribute, undefined);
+    assert.deepEqual(await storedAttributes(s.id), { a: 2 });
+    const [{ version }] = await db.query<{ version: number }>(`SELECT version FROM sessions WHERE id = $1`, [s.id]);
+    assert.equal(version, 2);
+  });
+
+  it('checkAttributeVersion: different attributes both succeed; the same attribute conflicts with .attribute', async () => {
+    const s = await node.sessions.createSession('u2', { a: { value: 1 }, b: { value: 1 } });
+    const copy1 = await node.sessions.getSession(s.id);
+    const copy2 = await node.sessions.getSession(s.id);
+    copy1.setAttribute('a', 2);
+    copy2.setAttribute('b', 2);
+    await node.sessions.updateSession(copy1, { checkAttributeVersion: true });
+    const second = await node.sessions.updateSession(copy2, { checkAttributeVersion: true });
+    assert.equal(second.version, 3);
+    assert.deepEqual(await storedAttributes(s.id), { a: 2, b: 2 });
+
+    const copy3 = await node.sessions.getSession(s.id);
+    const copy4 = await node.sessions.getSession(s.id);
+    copy3.setAttribute('a', 'three');
+    copy4.setAttribute('a', 'four');
+    copy4.setAttribute('c', 'unchecked-but-not-written');
+    await node.sessions.updateSession(copy3, { checkAttributeVersion: true });
+    const err = await node.sessions.updateSession(copy4, { checkAttributeVersion: true }).then(() => null, (e: unknown) => e);
+    assert.ok(err instanceof SessionConflictError);
+    assert.equal(err.attribute, 'a');
+    assert.deepEqual(await storedAttributes(s.id), { a: 'three', b: 2 });
+  });
+
+  it('checkAttributeVersion: an attribute created meanwhile by someone else is a conflict', async () => {
+    const s = await node.sessions.createSession('u3');
+    const copy1 = await node.sessions.getSession(s.id);
+    const copy2 = await node.sessions.getSession(s.id);
+    copy1.setAttribute('fresh', 'first');
+    copy2.setAttribute('fresh', 'second');
+    await node.sessions.updateSession(copy1, { checkAttributeVersion: true });
+    const err = await node.sessions.updateSession(copy2, { checkAttributeVersion: true }).then(() => null, (e: unknown) => e);
+    assert.ok(err instanceof SessionConflictError);
+    assert.equal(err.attribute, 'fresh');
+    assert.deepEqual(await storedAttributes(s.id), { fresh: 'first' });
+  });
+
+  it('checkAttributeVersion: deleting an attribute someone else changed is a conflict', async () => {
+    const s = await node.sessions.createSession('u3b', { x: { value: 1 } });
+    const copy1 = await node.sessions.getSession(s.id);
+    const copy2 = await node.sessions.getSession(s.id);
+    copy1.setAttribute('x', 2);
+    copy2.deleteAttribute('x');
+    await node.sessions.updateSession(copy1, { checkAttributeVersion: true });
+    await assert.rejects(node.sessions.updateSession(copy2, { checkAttributeVersion: true }), SessionConflictError);
+    assert.deepEqual(await storedAttributes(s.id), { x: 2 });
+  });
+
+  it('without checks, last write wins per attribute and other attributes survive', async () => {
+    const s = await node.sessions.createSession('u4', { a: { value: 0 }, b: { value: 0 } });
+    const copy1 = await node.sessions.getSession(s.id);
+    const copy2 = await node.sessions.getSession(s.id);
+    copy1.setAttribute('a', 1);
+    copy2.setAttribute('b', 2);
+    await node.sessions.updateSession(copy1);
+    const result = await node.sessions.updateSession(copy2);
+    assert.equal(result.getAttribute('a'), 1, 'the returned state includes the other writer\'s change');
+    assert.equal(result.getAttribute('b'), 2);
+    assert.equal(result.version, 3);
+  });
+
+  it('20 concurrent increments of one counter, each retrying on conflict, end at exactly 20', async () => {
+    const s = await node.sessions.createSession('u5', { counter: { value: 0 } });
+    let conflicts = 0;
+    const increment = async (): Promise<void> => {
+      let session: Session = await node.sessions.getSession(s.id);
+      for (;;) {
+        session.setAttribute('counter', (session.getAttribute<number>('counter') ?? 0) + 1);
+        try {
+          await node.sessions.updateSession(session, { checkAttributeVersion: true });
+          return;
+        } catch (err) {
+          if (!(err instanceof SessionConflictError)) throw err;
+          conflicts++;
+          session = await node.sessions.getSession(s.id, { forceRefresh: true });
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: 20 }, increment));
+    assert.deepEqual(await storedAttributes(s.id), { counter: 20 });
+    const final = await node.sessions.getSession(s.id);
+    assert.equal(final.getAttribute('counter'), 20);
+    assert.equal(final.version, 21);
+    assert.ok(conflicts > 0, 'the increments really raced');
+  });
+
+  it('20 concurrent checkVersion increments from two nodes end at exactly 20', async () => {
+    const other = await startNode(db.url);
+    try {
+      const s = await node.sessions.createSession('u6', { counter: { value: 0 } });
+      const nodes = [node, other];
+      await Promise.all(
+        Array.from({ length: 20 }, async (_, i) => {
+          const n = nodes[i % 2]!;
+          for (;;) {
+            const session = await n.sessions.getSession(s.id, { forceRefresh: true });
+            session.setAttribute('counter', (session.getAttribute<number>('counter') ?? 0) + 1);
+            try {
+              await n.sessions.updateSession(session, { checkVersion: true });
+              return;
+            } catch (err) {
+              if (!(err instanceof SessionConflictError)) throw err;
+            }
+          }
+        }),
+      );
+      assert.deepEqual(await storedAttributes(s.id), { counter: 20 });
+    } finally {
+      await other.close();
+    }
+  });
+});
