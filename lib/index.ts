@@ -9,6 +9,7 @@ export type {
   SessionInfo,
   SessionStats,
 } from './session/session-options.interface.js';
+export { SessionNotifications } from './sync/session-notifications.js';
 export type { SessionChange, SyncStatus } from './sync/session-change.js';
 export * from './errors/index.js';
 export {

@@ -9,6 +9,8 @@ import { SessionService } from './session/session.service.js';
 import { SessionDatabase } from './store/session-database.js';
 import { SessionStore } from './store/session.store.js';
 import { CacheInvalidator } from './sync/cache-invalidator.js';
+import { SessionNotifications } from './sync/session-notifications.js';
+import { SessionSync } from './sync/session-sync.js';
 import { SyncState } from './sync/sync-state.js';
 import { LastAccessWriter } from './workers/last-access.writer.js';
 
@@ -45,6 +47,8 @@ const providers: Provider[] = [
       new LastAccessWriter(store, options.lastAccessUpdateBatchSize, options.lastAccessUpdateInterval, options.logger),
   },
   SyncState,
+  SessionSync,
+  SessionNotifications,
   SessionService,
 ];
 
@@ -55,6 +59,6 @@ const providers: Provider[] = [
  */
 @Module({
   providers,
-  exports: [SessionService],
+  exports: [SessionService, SessionNotifications],
 })
 export class SessionModule extends ConfigurableSessionModule {}

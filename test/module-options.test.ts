@@ -102,7 +102,7 @@ describe('module registration and options', () => {
     try {
       const tables = await db.query<{ schemaname: string; tablename: string }>(
         `SELECT schemaname, tablename FROM pg_tables WHERE schemaname = 'auth' ORDER BY tablename`);
-      assert.deepEqual(tables.map((t) => t.tablename), ['app_session_attributes', 'app_session_locks', 'app_sessions']);
+      assert.deepEqual(tables.map((t) => t.tablename), ['app_session_attributes', 'app_session_cache_epoch', 'app_session_locks', 'app_sessions']);
       const s = await nodes[0]!.sessions.createSession('prefixed', { a: { value: 1 } });
       const [row] = await db.query<{ user_id: string }>(`SELECT user_id FROM auth.app_sessions WHERE id = $1`, [s.id]);
       assert.equal(row!.user_id, 'prefixed');

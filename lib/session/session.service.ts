@@ -302,7 +302,7 @@ export class SessionService implements OnModuleInit, BeforeApplicationShutdown {
   async clearEntireCache(): Promise<void> {
     const change = { type: 'all', ids: [] } satisfies SessionChange;
     this.invalidator.apply(change);
-    await this.store.notify(this.invalidator.payload(change));
+    await this.store.notifyCacheOnly(this.invalidator.payload(change));
   }
 
   /** Drops a user's cached sessions on every node. Stored data is untouched. */
@@ -310,7 +310,7 @@ export class SessionService implements OnModuleInit, BeforeApplicationShutdown {
     assertId(userId, 'userId');
     const change = { type: 'user', ids: [userId] } satisfies SessionChange;
     this.invalidator.apply(change);
-    await this.store.notify(this.invalidator.payload(change));
+    await this.store.notifyCacheOnly(this.invalidator.payload(change));
   }
 
   /**

@@ -30,6 +30,10 @@ export function createSchemaStatements(t: TableNames): string[] {
       PRIMARY KEY (session_id, key)
     )`,
     `CREATE INDEX IF NOT EXISTS ${t.index('session_attributes_expires_at_idx')} ON ${t.attributes} (expires_at) WHERE expires_at IS NOT NULL`,
+    `CREATE TABLE IF NOT EXISTS ${t.cacheEpoch} (
+      id smallint PRIMARY KEY,
+      epoch bigint NOT NULL
+    )`,
     `CREATE SEQUENCE IF NOT EXISTS ${t.lockTokens} AS bigint`,
     `CREATE TABLE IF NOT EXISTS ${t.locks} (
       session_id uuid NOT NULL REFERENCES ${t.sessions} (id) ON DELETE CASCADE,
@@ -47,6 +51,7 @@ export function dropSchemaStatements(t: TableNames): string[] {
   return [
     `DROP TABLE IF EXISTS ${t.locks}`,
     `DROP SEQUENCE IF EXISTS ${t.lockTokens}`,
+    `DROP TABLE IF EXISTS ${t.cacheEpoch}`,
     `DROP TABLE IF EXISTS ${t.attributes}`,
     `DROP TABLE IF EXISTS ${t.sessions}`,
   ];
@@ -56,4 +61,4 @@ export function dropSchemaStatements(t: TableNames): string[] {
 export const DDL_LOCK_SQL = `SELECT pg_advisory_xact_lock(hashtextextended('nestjs-pg-session:ddl', 0))`;
 
 /** Returns one row: which of the required relations are missing (null = missing). */
-export const CHECK_SCHEMA_SQL = `SELECT to_regclass($1) AS sessions, to_regclass($2) AS attributes, to_regclass($3) AS locks`;
+export const CHECK_SCHEMA_SQL = `SELECT to_regclass($1) AS sessions, to_regclass($2) AS attributes, to_regclass($3) AS locks, to_regclass($4) AS cache_epoch`;

@@ -104,10 +104,11 @@ export class SessionDatabase {
 
   private async assertSchema(): Promise<void> {
     const t = this.tables;
-    const [row] = await this.query<{ sessions: string | null; attributes: string | null; locks: string | null }>(CHECK_SCHEMA_SQL, [
+    const [row] = await this.query<Record<string, string | null>>(CHECK_SCHEMA_SQL, [
       t.sessionsRegclass,
       t.attributesRegclass,
       t.locksRegclass,
+      t.cacheEpoch,
     ]);
     const missing = Object.entries(row ?? {}).filter(([, v]) => v === null).map(([k]) => k);
     if (missing.length > 0) {

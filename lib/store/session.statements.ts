@@ -270,9 +270,22 @@ export function sessionStatements(t: TableNames) {
                     (SELECT count(*) FROM n)::int AS notified`,
     },
 
-    /** $1 channel, $2 payload: a notification with no write (cache-only operations). */
-    notify: {
-      text: `SELECT pg_notify($1::text, $2::text)`,
+    /**
+     * A cache-only operation: counts it (so a node that was disconnected learns of it
+     * when it resyncs) and notifies. $1 channel, $2 payload.
+     */
+    notifyCacheOnly: {
+      text: `WITH e AS (
+               INSERT INTO ${t.cacheEpoch} AS c (id, epoch) VALUES (1, 1)
+               ON CONFLICT (id) DO UPDATE SET epoch = c.epoch + 1
+               RETURNING epoch
+             )
+             SELECT pg_notify($1::text, $2::text), (SELECT epoch FROM e)`,
+    },
+
+    /** The count of cache-only operations so far, as text. */
+    cacheEpoch: {
+      text: `SELECT coalesce((SELECT epoch::text FROM ${t.cacheEpoch} WHERE id = 1), '0') AS epoch`,
     },
 
     /** $1 ids → current versions of those that still exist (resync after a gap). */

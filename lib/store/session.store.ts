@@ -195,9 +195,15 @@ export class SessionStore {
     });
   }
 
-  /** Sends a notification with no write (cache-only operations). */
-  async notify(payload: string): Promise<void> {
-    await this.db.query(this.sql.notify, [this.channel, payload]);
+  /** Notifies a cache-only operation and counts it for nodes that were disconnected. */
+  async notifyCacheOnly(payload: string): Promise<void> {
+    await this.db.query(this.sql.notifyCacheOnly, [this.channel, payload]);
+  }
+
+  /** How many cache-only operations happened so far (compared across a LISTEN gap). */
+  async cacheEpoch(): Promise<string> {
+    const [row] = await this.db.query<{ epoch: string }>(this.sql.cacheEpoch);
+    return row!.epoch;
   }
 
   /** Current versions of the given sessions that still exist. */

@@ -38,6 +38,8 @@ export class TableNames {
   readonly locks: string;
   /** `"schema"."<prefix>session_lock_tokens"` (sequence of fencing tokens) */
   readonly lockTokens: string;
+  /** `"schema"."<prefix>session_cache_epoch"`: counts cache-only operations, for resyncs. */
+  readonly cacheEpoch: string;
   /** Unquoted `schema.<prefix>sessions`, for `to_regclass` and messages. */
   readonly sessionsRegclass: string;
   readonly attributesRegclass: string;
@@ -58,6 +60,7 @@ export class TableNames {
     this.attributes = `${this.schema}.${quote(`${tablePrefix}session_attributes`)}`;
     this.locks = `${this.schema}.${quote(`${tablePrefix}session_locks`)}`;
     this.lockTokens = `${this.schema}.${quote(`${tablePrefix}session_lock_tokens`)}`;
+    this.cacheEpoch = `${this.schema}.${quote(`${tablePrefix}session_cache_epoch`)}`;
     this.sessionsRegclass = `${this.schema}.${quote(`${tablePrefix}sessions`)}`;
     this.attributesRegclass = this.attributes;
     this.locksRegclass = this.locks;

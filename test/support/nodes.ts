@@ -1,7 +1,15 @@
 import 'reflect-metadata';
 import type { LoggerService } from '@nestjs/common';
 import { Test, type TestingModule } from '@nestjs/testing';
-import { SessionModule, SessionService, type SessionModuleOptions } from '../../lib/index.js';
+import { filter, firstValueFrom, timeout } from 'rxjs';
+import {
+  SessionModule,
+  SessionNotifications,
+  SessionService,
+  type SessionChange,
+  type SessionModuleOptions,
+  type SyncStatus,
+} from '../../lib/index.js';
 
 /** A logger that keeps what it was told, for assertions, and prints nothing. */
 export class RecordingLogger implements LoggerService {
@@ -39,4 +47,18 @@ export async function startNode(url: string, options: Partial<SessionModuleOptio
       await app.close();
     },
   };
+}
+
+/** Resolves with the first change heard by `node` that matches, or rejects after `timeoutMs`. */
+export function nextChange(
+  node: TestNode,
+  matches: (change: SessionChange) => boolean = () => true,
+  timeoutMs = 10_000,
+): Promise<SessionChange> {
+  return firstValueFrom(node.app.get(SessionNotifications).changes$.pipe(filter(matches), timeout(timeoutMs)));
+}
+
+/** Resolves when `node`'s LISTEN status becomes `status`, or rejects after `timeoutMs`. */
+export function nextStatus(node: TestNode, status: SyncStatus, timeoutMs = 20_000): Promise<SyncStatus> {
+  return firstValueFrom(node.app.get(SessionNotifications).status$.pipe(filter((s) => s === status), timeout(timeoutMs)));
 }
