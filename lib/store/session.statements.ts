@@ -242,9 +242,13 @@ export function sessionStatements(t: TableNames) {
      */
     flushLastAccess: {
       name: name('flush_access'),
-      text: `UPDATE ${t.sessions} x SET last_accessed = greatest(x.last_accessed, ${ts('p.at')})
-               FROM unnest($1::uuid[], $2::float8[]) AS p(id, at)
-              WHERE x.id = p.id`,
+      // Rows are locked in id order first, so flushes from several nodes never deadlock each other.
+      text: `WITH locked AS (
+               SELECT s.id FROM ${t.sessions} s WHERE s.id = ANY($1::uuid[]) ORDER BY s.id FOR NO KEY UPDATE
+             )
+             UPDATE ${t.sessions} x SET last_accessed = greatest(x.last_accessed, ${ts('p.at')})
+               FROM unnest($1::uuid[], $2::float8[]) AS p(id, at), locked
+              WHERE x.id = p.id AND locked.id = p.id`,
     },
 
     /** $1 key text → true when this transaction got the cleanup lock of the deployment. */

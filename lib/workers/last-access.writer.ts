@@ -68,14 +68,26 @@ export class LastAccessWriter {
     return this.running;
   }
 
+  private async writeChunk(chunk: string[], batch: Map<string, number>): Promise<void> {
+    const times = chunk.map((id) => batch.get(id)!);
+    for (let attempt = 0; ; attempt++) {
+      this.statements++;
+      try {
+        return await this.store.flushLastAccess(chunk, times);
+      } catch (err) {
+        // A deadlock with a multi-row delete elsewhere: the statement was rolled back; run it again.
+        if ((err as { code?: string }).code !== '40P01' || attempt >= 2) throw err;
+      }
+    }
+  }
+
   private async write(batch: Map<string, number>): Promise<void> {
     // Sorted ids: concurrent flushes from several nodes lock rows in the same order.
     const ids = [...batch.keys()].sort();
     for (let start = 0; start < ids.length; start += this.batchSize) {
       const chunk = ids.slice(start, start + this.batchSize);
       try {
-        this.statements++;
-        await this.store.flushLastAccess(chunk, chunk.map((id) => batch.get(id)!));
+        await this.writeChunk(chunk, batch);
       } catch (err) {
         // Put back what was not written, without overwriting newer accesses.
         for (const id of ids.slice(start)) this.record(id, batch.get(id)!);
