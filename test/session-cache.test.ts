@@ -1,0 +1,85 @@
+// Pure logic of the per-node cache: the generation checks that keep a slow read
+// from putting an old copy back after an invalidation.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { SessionCache } from '../lib/cache/session.cache.js';
+import type { SessionSnapshot } from '../lib/store/session-record.js';
+
+const snap = (version: number, userId = 'u', groupId: string | null = null): SessionSnapshot =>
+  Object.freeze({ id: 'id-1', userId, groupId, version, createdAt: 0, updatedAt: 0, lastAccessed: 0, expiresAt: Date.now() + 60_000, includeInactivity: false, attributes: new Map() });
+
+describe('SessionCache generations', () => {
+  it('a read that began before an invalidation of its session cannot cache its result', () => {
+    const cache = new SessionCache(10);
+    const ticket = cache.begin();
+    cache.invalidateSessions(['id-1']);
+    assert.equal(cache.offer(snap(1), ticket, 0), false);
+    cache.end(ticket);
+    assert.equal(cache.get('id-1'), undefined);
+  });
+
+  it('… nor after an invalidation of its user, its group, or a clear', () => {
+    for (const invalidate of [
+      (c: SessionCache) => c.invalidateUsers(['u']),
+      (c: SessionCache) => c.invalidateGroups(['g']),
+      (c: SessionCache) => c.clear(),
+      (c: SessionCache) => c.setServing(false),
+    ]) {
+      const cache = new SessionCache(10);
+      const ticket = cache.begin();
+      invalidate(cache);
+      cache.setServing(true);
+      assert.equal(cache.offer(snap(1, 'u', 'g'), ticket, 0), false);
+      cache.end(ticket);
+    }
+  });
+
+  it('an invalidation of another session does not stop a read from caching', () => {
+    const cache = new SessionCache(10);
+    const ticket = cache.begin();
+    cache.invalidateSessions(['other']);
+    cache.invalidateUsers(['other-user']);
+    assert.equal(cache.offer(snap(1), ticket, 0), true);
+    cache.end(ticket);
+    assert.equal(cache.get('id-1')?.snapshot.version, 1);
+  });
+
+  it('an older version never replaces a newer cached one; a local write wins over reads in flight', () => {
+    const cache = new SessionCache(10);
+    const read = cache.begin();
+    const write = cache.begin();
+    cache.commit(snap(2), write, 0);
+    cache.end(write);
+    assert.equal(cache.offer(snap(1), read, 0), false, 'the read began before the write committed');
+    cache.end(read);
+    const late = cache.begin();
+    assert.equal(cache.offer(snap(1), late, 0), false, 'older than the cached version');
+    cache.end(late);
+    assert.equal(cache.get('id-1')?.snapshot.version, 2);
+  });
+
+  it('a local write whose session was invalidated by someone else meanwhile is dropped, not cached', () => {
+    const cache = new SessionCache(10);
+    const write = cache.begin();
+    cache.invalidateSessions(['id-1']);
+    cache.commit(snap(2), write, 0);
+    cache.end(write);
+    assert.equal(cache.get('id-1'), undefined);
+  });
+
+  it('keeps user and group indexes in step with evictions and group moves', () => {
+    const cache = new SessionCache(2);
+    const t = cache.begin();
+    const s = (id: string, groupId: string | null) => Object.freeze({ ...snap(1, 'u', groupId), id });
+    cache.offer(s('a', 'g1'), t, 0);
+    cache.offer(s('b', 'g1'), t, 0);
+    cache.offer(s('c', 'g2'), t, 0); // evicts a
+    assert.deepEqual(cache.userSessionIds('u').sort(), ['b', 'c']);
+    cache.commit(Object.freeze({ ...s('b', 'g2'), version: 2 }), t, 0);
+    cache.invalidateGroups(['g1']);
+    assert.equal(cache.get('b')?.snapshot.groupId, 'g2', 'b moved out of g1');
+    cache.invalidateGroups(['g2']);
+    assert.equal(cache.size, 0);
+    cache.end(t);
+  });
+});
