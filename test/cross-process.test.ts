@@ -86,8 +86,8 @@ describe('nodes in separate processes', () => {
   after(async () => {
     await child?.close();
     await parent?.close();
-    await db?.drop();
     await assertNoOpenHandles();
+    await db?.drop();
   });
 
   it('an update in this process reaches the child process\'s cache, and back', async () => {

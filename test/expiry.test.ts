@@ -18,8 +18,8 @@ describe('expiry of sessions and attributes', () => {
 
   after(async () => {
     await node?.close();
-    await db?.drop();
     await assertNoOpenHandles();
+    await db?.drop();
   });
 
   it('an attribute is invisible after its expiresAt and deleted by cleanup; the session stays', async () => {

@@ -32,8 +32,8 @@ describe('last access', () => {
   });
 
   after(async () => {
-    await db?.drop();
     await assertNoOpenHandles();
+    await db?.drop();
   });
 
   it('1,000 cache-hit reads issue no SQL; a flush writes them in batches of lastAccessUpdateBatchSize', async () => {

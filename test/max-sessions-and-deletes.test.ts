@@ -16,8 +16,8 @@ describe('maxSessions, deletes, listing and regeneration', () => {
 
   after(async () => {
     await node?.close();
-    await db?.drop();
     await assertNoOpenHandles();
+    await db?.drop();
   });
 
   const storedIds = async (userId: string) =>

@@ -38,8 +38,8 @@ describe('module registration and options', () => {
   });
 
   after(async () => {
-    await db?.drop();
     await assertNoOpenHandles();
+    await db?.drop();
   });
 
   it('every invalid option fails start with an error naming it', async () => {

@@ -20,8 +20,8 @@ describe('multi-node invalidation over LISTEN/NOTIFY', () => {
   after(async () => {
     await a?.close();
     await b?.close();
-    await db?.drop();
     await assertNoOpenHandles();
+    await db?.drop();
   });
 
   /** B reads (and caches) each id and confirms the next read is a cache hit. */

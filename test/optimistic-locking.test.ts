@@ -16,8 +16,8 @@ describe('optimistic locking', () => {
 
   after(async () => {
     await node?.close();
-    await db?.drop();
     await assertNoOpenHandles();
+    await db?.drop();
   });
 
   async function storedAttributes(id: string): Promise<Record<string, unknown>> {

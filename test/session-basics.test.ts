@@ -22,8 +22,8 @@ describe('session basics (one node)', () => {
 
   after(async () => {
     await node?.close();
-    await db?.drop();
     await assertNoOpenHandles();
+    await db?.drop();
   });
 
   it('round-trips every attribute with its type; second read is cached; forceRefresh is not', async () => {

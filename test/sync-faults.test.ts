@@ -82,8 +82,8 @@ describe('faults: dropped LISTEN connections, stress, malformed notifications', 
 
   after(async () => {
     process.off('unhandledRejection', onUnhandled);
-    await db?.drop();
     await assertNoOpenHandles();
+    await db?.drop();
     assert.deepEqual(unhandled, [], 'no unhandled rejection during the faults');
   });
 

@@ -88,6 +88,11 @@ export class SessionDatabase {
     }
   }
 
+  /** Nest shutdown hook: runs after every provider that uses the database has stopped. */
+  onApplicationShutdown(): Promise<void> {
+    return this.close();
+  }
+
   /** Destroys the DataSource only when the module created it. Safe to call twice. */
   async close(): Promise<void> {
     if (this.closed) return;

@@ -33,15 +33,21 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   await adminQuery(`CREATE DATABASE "${name}"`);
   const url = new URL(serverUrl());
   url.pathname = `/${name}`;
-  const pool = new pg.Pool({ connectionString: url.toString(), max: 4 });
   return {
     url: url.toString(),
     name,
+    // A connection per query: nothing stays open between queries, so a test can check
+    // for leaked sockets before it drops the database.
     async query(text, values) {
-      return (await pool.query(text, values)).rows;
+      const client = new pg.Client({ connectionString: url.toString() });
+      await client.connect();
+      try {
+        return (await client.query(text, values)).rows;
+      } finally {
+        await client.end();
+      }
     },
     async drop() {
-      await pool.end();
       await adminQuery(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
     },
   };
