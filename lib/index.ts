@@ -11,6 +11,9 @@ export type {
 } from './session/session-options.interface.js';
 export { SessionNotifications } from './sync/session-notifications.js';
 export type { SessionChange, SyncStatus } from './sync/session-change.js';
+export { LockService } from './lock/lock.service.js';
+export type { DistributedLock } from './lock/distributed-lock.interface.js';
+export type { LockOptions } from './lock/lock-options.interface.js';
 export * from './errors/index.js';
 export {
   createSessionSchemaMigration,

@@ -1,11 +1,13 @@
 import { Module, type Provider } from '@nestjs/common';
 import { SessionCache } from './cache/session.cache.js';
+import { LockService } from './lock/lock.service.js';
 import type { ResolvedSessionOptions } from './options/resolved-options.js';
 import { resolveSessionOptions } from './options/resolve-options.js';
 import type { SessionModuleOptions } from './options/session-module-options.interface.js';
 import { RESOLVED_SESSION_OPTIONS, SESSION_DATABASE } from './options/session.constants.js';
 import { ConfigurableSessionModule, SESSION_MODULE_OPTIONS } from './session.module-definition.js';
 import { SessionService } from './session/session.service.js';
+import { LockStore } from './store/lock.store.js';
 import { SessionDatabase } from './store/session-database.js';
 import { SessionStore } from './store/session.store.js';
 import { CacheInvalidator } from './sync/cache-invalidator.js';
@@ -46,10 +48,16 @@ const providers: Provider[] = [
     useFactory: (store: SessionStore, options: ResolvedSessionOptions) =>
       new LastAccessWriter(store, options.lastAccessUpdateBatchSize, options.lastAccessUpdateInterval, options.logger),
   },
+  {
+    provide: LockStore,
+    inject: [SESSION_DATABASE],
+    useFactory: (db: SessionDatabase) => new LockStore(db),
+  },
   SyncState,
   SessionSync,
   SessionNotifications,
   SessionService,
+  LockService,
 ];
 
 /**
@@ -59,6 +67,6 @@ const providers: Provider[] = [
  */
 @Module({
   providers,
-  exports: [SessionService, SessionNotifications],
+  exports: [SessionService, SessionNotifications, LockService],
 })
 export class SessionModule extends ConfigurableSessionModule {}
