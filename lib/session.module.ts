@@ -1,5 +1,8 @@
 import { Module, type Provider } from '@nestjs/common';
 import { SessionCache } from './cache/session.cache.js';
+import { RequireAttributeGuard } from './http/require-attribute.guard.js';
+import { SessionCookieService } from './http/session-cookie.service.js';
+import { SessionGuard } from './http/session.guard.js';
 import type { ResolvedSessionOptions } from './options/resolved-options.js';
 import { resolveSessionOptions } from './options/resolve-options.js';
 import type { SessionModuleOptions } from './options/session-module-options.interface.js';
@@ -46,6 +49,9 @@ const providers: Provider[] = [
   },
   SyncState,
   SessionService,
+  SessionCookieService,
+  SessionGuard,
+  RequireAttributeGuard,
 ];
 
 /**
@@ -55,6 +61,6 @@ const providers: Provider[] = [
  */
 @Module({
   providers,
-  exports: [SessionService],
+  exports: [SessionService, SessionCookieService, SessionGuard, RequireAttributeGuard],
 })
 export class SessionModule extends ConfigurableSessionModule {}
