@@ -1,7 +1,7 @@
 export { SessionModule } from './session.module.js';
 export type { SessionModuleOptions, SessionCookieOptions, SessionModuleExtras } from './options/session-module-options.interface.js';
 export { SessionService } from './session/session.service.js';
-export type { Session, AttributeRecord, AttributeInput } from './session/session.interface.js';
+export type { AttributeRecord, AttributeInput } from './session/session.interface.js';
 export type {
   CreateSessionOptions,
   GetSessionOptions,
@@ -20,3 +20,10 @@ export {
   SessionTables1732240000000,
   type SessionSchemaMigrationOptions,
 } from './store/session-schema.migration.js';
+export { Session, type SessionDecoratorOptions } from './http/session.decorator.js';
+export { SessionCookieService } from './http/session-cookie.service.js';
+export { HmacSigner } from './http/hmac-signer.js';
+export { SessionGuard } from './http/session.guard.js';
+export { RequireAttribute, type RequireAttributeOptions } from './http/require-attribute.decorator.js';
+export { RequireAttributeGuard } from './http/require-attribute.guard.js';
+export type { AttributeRequirement } from './http/attribute-requirement.js';

@@ -1,5 +1,8 @@
 import { Module, type Provider } from '@nestjs/common';
 import { SessionCache } from './cache/session.cache.js';
+import { RequireAttributeGuard } from './http/require-attribute.guard.js';
+import { SessionCookieService } from './http/session-cookie.service.js';
+import { SessionGuard } from './http/session.guard.js';
 import { LockService } from './lock/lock.service.js';
 import type { ResolvedSessionOptions } from './options/resolved-options.js';
 import { resolveSessionOptions } from './options/resolve-options.js';
@@ -58,6 +61,9 @@ const providers: Provider[] = [
   SessionNotifications,
   SessionService,
   LockService,
+  SessionCookieService,
+  SessionGuard,
+  RequireAttributeGuard,
 ];
 
 /**
@@ -67,6 +73,6 @@ const providers: Provider[] = [
  */
 @Module({
   providers,
-  exports: [SessionService, SessionNotifications, LockService],
+  exports: [SessionService, SessionNotifications, LockService, SessionCookieService, SessionGuard, RequireAttributeGuard],
 })
 export class SessionModule extends ConfigurableSessionModule {}

@@ -77,6 +77,7 @@ export class SessionService implements OnModuleInit, BeforeApplicationShutdown {
    * @throws TypeError for an invalid user id, attribute, group id or option.
    * @throws AttributeTooLargeError when an attribute exceeds `maxAttributeLength`.
    */
+  createSession<TAttributes extends object = Record<string, unknown>>(userId: string, attributes?: Record<string, AttributeInput>, options?: CreateSessionOptions): Promise<Session<TAttributes>>;
   async createSession(userId: string, attributes: Record<string, AttributeInput> = {}, options: CreateSessionOptions = {}): Promise<Session> {
     assertId(userId, 'userId');
     const groupId = options.groupId ?? null;
@@ -132,6 +133,7 @@ export class SessionService implements OnModuleInit, BeforeApplicationShutdown {
    * @throws InvalidSessionIdError when `sessionId` is not a UUID (nothing is queried).
    * @throws SessionNotFoundError when absent, deleted, expired or idle too long.
    */
+  getSession<TAttributes extends object = Record<string, unknown>>(sessionId: string, options?: GetSessionOptions): Promise<Session<TAttributes>>;
   getSession(sessionId: string, options?: GetSessionOptions): Promise<Session> {
     const id = canonicalSessionId(sessionId);
     if (id === null) return Promise.reject(new InvalidSessionIdError(sessionId));
@@ -163,6 +165,7 @@ export class SessionService implements OnModuleInit, BeforeApplicationShutdown {
    * @throws SessionNotFoundError when the session was deleted or expired.
    * @throws SessionInvalidatedError when `invalidate()` was called on `session`.
    */
+  updateSession<TAttributes extends object = Record<string, unknown>>(session: Session<TAttributes>, options?: UpdateSessionOptions): Promise<Session<TAttributes>>;
   async updateSession(session: Session, options: UpdateSessionOptions = {}): Promise<Session> {
     const view = this.ownView(session);
     const cmd = this.updateCommand(view, options);
@@ -270,6 +273,7 @@ export class SessionService implements OnModuleInit, BeforeApplicationShutdown {
    * as part of it. `session` is invalidated; use the returned session from now on.
    * @throws SessionNotFoundError when the session no longer exists.
    */
+  regenerateSession<TAttributes extends object = Record<string, unknown>>(session: Session<TAttributes>): Promise<Session<TAttributes>>;
   async regenerateSession(session: Session): Promise<Session> {
     const view = this.ownView(session);
     const oldId = view.id;
