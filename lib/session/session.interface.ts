@@ -58,7 +58,8 @@ export interface Session<TAttributes extends object = Record<string, unknown>> {
    * @throws AttributeTooLargeError when the JSON form exceeds `maxAttributeLength` bytes.
    */
   setAttribute<K extends keyof TAttributes & string>(key: K, value: TAttributes[K], options?: { expiresAt?: Date }): void;
-  setAttribute(key: string, value: unknown, options?: { expiresAt?: Date }): void;
+  /** Keys outside `TAttributes` (a typed key must get a value of its declared type). */
+  setAttribute<K extends string>(key: K extends keyof TAttributes ? never : K, value: unknown, options?: { expiresAt?: Date }): void;
   /** Removes an attribute on this object (saved by `updateSession`). */
   deleteAttribute(key: string): void;
   /** Marks this object unusable for `updateSession` (it then throws `SessionInvalidatedError`). */
