@@ -32,8 +32,8 @@ const providers: Provider[] = [
   },
   {
     provide: SessionStore,
-    inject: [SESSION_DATABASE],
-    useFactory: (db: SessionDatabase) => new SessionStore(db),
+    inject: [SESSION_DATABASE, CacheInvalidator],
+    useFactory: (db: SessionDatabase, invalidator: CacheInvalidator) => new SessionStore(db, invalidator.nodeId),
   },
   {
     provide: SessionCache,
@@ -47,9 +47,9 @@ const providers: Provider[] = [
   },
   {
     provide: LastAccessWriter,
-    inject: [SessionStore, RESOLVED_SESSION_OPTIONS],
-    useFactory: (store: SessionStore, options: ResolvedSessionOptions) =>
-      new LastAccessWriter(store, options.lastAccessUpdateBatchSize, options.lastAccessUpdateInterval, options.logger),
+    inject: [SessionStore, SessionCache, RESOLVED_SESSION_OPTIONS],
+    useFactory: (store: SessionStore, cache: SessionCache, options: ResolvedSessionOptions) =>
+      new LastAccessWriter(store, cache, options.lastAccessUpdateBatchSize, options.lastAccessUpdateInterval, options.logger),
   },
   {
     provide: LockStore,

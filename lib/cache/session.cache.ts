@@ -8,6 +8,8 @@ export interface CacheEntry {
   readonly cachedAt: number;
   /** Latest access this node has seen (epoch ms); only ever grows. */
   lastAccess: number;
+  /** True while `lastAccess` has not been handed to the batched writer. */
+  accessed: boolean;
 }
 
 /**
@@ -43,12 +45,17 @@ export class SessionCache {
   /** Tickets of operations in flight, so stamps older than all of them can be pruned. */
   private readonly inFlight = new Set<CacheTicket>();
   private serving = true;
+  /** Told of every entry that leaves the cache (evicted, invalidated, cleared). */
+  onLeave: (entry: CacheEntry) => void = () => undefined;
 
   constructor(readonly capacity: number) {
     this.lru = new LRUCache<string, CacheEntry>({
       max: capacity,
       noDisposeOnSet: true,
-      dispose: (entry, id) => this.unindex(entry.snapshot, id),
+      dispose: (entry, id) => {
+        this.unindex(entry.snapshot, id);
+        this.onLeave(entry);
+      },
     });
   }
 
@@ -147,9 +154,9 @@ export class SessionCache {
   /** Drops everything; reads in flight cannot cache their results. */
   clear(): void {
     this.epoch++;
-    this.lru.clear();
     this.byUser.clear();
     this.byGroup.clear();
+    this.lru.clear();
   }
 
   /** Ids of this user's cached sessions. */
@@ -184,7 +191,7 @@ export class SessionCache {
     if (previous !== undefined && previous.snapshot.groupId !== snapshot.groupId && previous.snapshot.groupId !== null) {
       removeFrom(this.byGroup, previous.snapshot.groupId, snapshot.id);
     }
-    this.lru.set(snapshot.id, { snapshot, cachedAt: Date.now(), lastAccess });
+    this.lru.set(snapshot.id, { snapshot, cachedAt: Date.now(), lastAccess, accessed: previous?.accessed ?? false });
     addTo(this.byUser, snapshot.userId, snapshot.id);
     if (snapshot.groupId !== null) addTo(this.byGroup, snapshot.groupId, snapshot.id);
   }

@@ -135,27 +135,28 @@ export class SessionService implements OnModuleInit, BeforeApplicationShutdown {
    */
   getSession<TAttributes extends object = Record<string, unknown>>(sessionId: string, options?: GetSessionOptions): Promise<Session<TAttributes>>;
   getSession(sessionId: string, options?: GetSessionOptions): Promise<Session> {
-    const id = canonicalSessionId(sessionId);
-    if (id === null) return Promise.reject(new InvalidSessionIdError(sessionId));
-    const entry = options?.forceRefresh === true ? undefined : this.cache.get(id);
-    if (entry !== undefined) {
-      const snapshot = entry.snapshot;
-      const now = Date.now();
-      if (
-        now - entry.cachedAt <= this.lifetimeInCache &&
-        snapshot.expiresAt > now &&
-        (!snapshot.includeInactivity || now - entry.lastAccess <= this.inactivity) &&
-        (options?.minVersion === undefined || snapshot.version >= options.minVersion)
-      ) {
-        this.hits++;
-        if (options?.updateLastAccess !== false) {
-          entry.lastAccess = now;
-          this.lastAccess.record(id, now);
-        }
-        return Promise.resolve(new SessionView(snapshot, true, entry.lastAccess, this.maxAttributeLength));
-      }
+    // Cached keys are validated ids, so a hit needs no further check of the argument.
+    let entry = typeof sessionId === 'string' && sessionId.length === 36 && options?.forceRefresh !== true ? this.cache.get(sessionId) : undefined;
+    if (entry === undefined) {
+      const id = canonicalSessionId(sessionId);
+      if (id === null) return Promise.reject(new InvalidSessionIdError(sessionId));
+      if (id === sessionId || options?.forceRefresh === true) return this.load(id, options);
+      entry = this.cache.get(id); // an upper-case spelling of a cached id
+      if (entry === undefined) return this.load(id, options);
     }
-    return this.load(id, options);
+    const snapshot = entry.snapshot;
+    const now = Date.now();
+    if (
+      now - entry.cachedAt <= this.lifetimeInCache &&
+      snapshot.expiresAt > now &&
+      (!snapshot.includeInactivity || now - entry.lastAccess <= this.inactivity) &&
+      (options?.minVersion === undefined || snapshot.version >= options.minVersion)
+    ) {
+      this.hits++;
+      if (options?.updateLastAccess !== false) this.lastAccess.touch(entry, now);
+      return Promise.resolve(new SessionView(snapshot, true, entry.lastAccess, this.maxAttributeLength));
+    }
+    return this.load(snapshot.id, options);
   }
 
   /**
@@ -423,9 +424,9 @@ export class SessionService implements OnModuleInit, BeforeApplicationShutdown {
       groupId: groupId ?? null,
       expiresAt,
       includeInactivity,
-      payload: this.invalidator.payload({ type: 'sessions', ids: [view.id] }),
       notifyOnSuccess: notify,
       notifyOnFailure: this.options.notifyOnFailedUpdates,
+      base: view.snapshot.attributes,
     };
   }
 

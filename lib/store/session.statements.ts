@@ -82,74 +82,93 @@ export function sessionStatements(t: TableNames) {
     },
 
     /**
-     * The whole update in one statement. `snap` reads the session version from the
-     * statement's snapshot; `cur` locks the row and sees its latest committed version.
-     * Every attribute write also bumps the session row, so when the two agree the
-     * snapshot holds the latest attributes and the checks are exact; when they differ
-     * the caller retries (nothing was written). Every write is guarded by `ok`.
-     * $1 id, $2 check version, $3 expected version, $4 checked keys, $5 their read versions
-     * (0 = absent when read), $6 set keys, $7 values, $8 expiries ms, $9 deleted keys,
-     * $10 group changed, $11 group id, $12 new expires_at ms (null: keep),
-     * $13 include_inactivity (null: keep), $14 channel, $15 payload, $16 notify on success,
-     * $17 notify when a check failed.
+     * A batch of independent updates (each of a different session) in one statement,
+     * so concurrent updates share one transaction, one WAL flush and one NOTIFY.
+     *
+     * Per update, `snap` holds the session version in the statement's snapshot and
+     * `cur` the latest committed one (rows locked in id order, so concurrent batches
+     * never deadlock each other). Every attribute write also bumps the session row,
+     * so where the two agree the snapshot holds the latest attributes and the checks
+     * are exact; where they differ nothing is written for that update and the caller
+     * runs it again. Every write is guarded by `ok`. An update whose pre-update version
+     * equals the one its caller read gets only its written attributes back (the caller
+     * merges them into what it read); otherwise the session's other live attributes too.
+     *
+     * Per update (arrays, one element per update): $1 id, $2 check version,
+     * $3 version read, $4 group changed, $5 group id, $6 new expires_at ms (null: keep),
+     * $7 include_inactivity (null: keep), $8 notify on success, $9 notify on a failed check.
+     * Per attribute (flattened, with the 1-based update index): $10-$13 set (index, key,
+     * value, expiry ms), $14-$16 checked (index, key, version read; 0 = absent),
+     * $17-$18 deleted (index, key). $19 channel, $20 sender node id.
      */
-    update: {
-      name: name('update'),
-      text: `WITH snap AS (
-               SELECT version FROM ${t.sessions} WHERE id = $1
+    updateBatch: {
+      name: name('update_batch'),
+      text: `WITH u AS (
+               SELECT * FROM unnest($1::uuid[], $2::boolean[], $3::int[], $4::boolean[], $5::text[], $6::float8[], $7::boolean[], $8::boolean[], $9::boolean[])
+                 WITH ORDINALITY AS u(id, check_version, expected, group_changed, group_id, expires, incl, notify_ok, notify_fail, i)
+             ), snap AS (
+               SELECT s.id, s.version FROM ${t.sessions} s WHERE s.id = ANY($1::uuid[])
              ), cur AS (
-               SELECT version FROM ${t.sessions} WHERE id = $1 AND expires_at > now() FOR UPDATE
+               SELECT s.id, s.version FROM ${t.sessions} s
+                WHERE s.id = ANY($1::uuid[]) AND s.expires_at > now()
+                ORDER BY s.id FOR UPDATE
              ), chk AS (
-               SELECT c.key FROM unnest($4::text[], $5::int[]) AS c(key, ver)
-                 LEFT JOIN ${t.attributes} a ON a.session_id = $1 AND a.key = c.key AND ${live('a')}
+               SELECT c.i, min(c.key) AS key
+                 FROM unnest($14::int[], $15::text[], $16::int[]) AS c(i, key, ver)
+                 JOIN u ON u.i = c.i
+                 LEFT JOIN ${t.attributes} a ON a.session_id = u.id AND a.key = c.key AND ${live('a')}
                 WHERE coalesce(a.version, 0) <> c.ver
-                LIMIT 1
+                GROUP BY c.i
              ), ok AS (
-               SELECT $1::uuid AS id FROM cur, snap
+               SELECT u.i, u.id FROM u JOIN cur ON cur.id = u.id JOIN snap ON snap.id = u.id
                 WHERE cur.version = snap.version
-                  AND (NOT $2::boolean OR cur.version = $3::int)
-                  AND NOT EXISTS (SELECT 1 FROM chk)
+                  AND (NOT u.check_version OR cur.version = u.expected)
+                  AND NOT EXISTS (SELECT 1 FROM chk WHERE chk.i = u.i)
              ), up AS (
                INSERT INTO ${t.attributes} AS a (session_id, key, value, expires_at, version)
                SELECT ok.id, v.key, v.value, ${ts('v.exp')}, 1
-                 FROM ok, unnest($6::text[], $7::text[], $8::float8[]) AS v(key, value, exp)
+                 FROM unnest($10::int[], $11::text[], $12::text[], $13::float8[]) AS v(i, key, value, exp)
+                 JOIN ok ON ok.i = v.i
                ON CONFLICT (session_id, key) DO UPDATE
                  SET value = EXCLUDED.value, expires_at = EXCLUDED.expires_at, version = a.version + 1
-               RETURNING a.key, a.value, a.expires_at, a.version
+               RETURNING a.session_id, a.key, a.value, a.expires_at, a.version
              ), del AS (
-               DELETE FROM ${t.attributes} a USING ok
-                WHERE a.session_id = ok.id AND a.key = ANY($9::text[])
-               RETURNING a.key
+               DELETE FROM ${t.attributes} a USING unnest($17::int[], $18::text[]) AS d(i, key), ok
+                WHERE ok.i = d.i AND a.session_id = ok.id AND a.key = d.key
+               RETURNING a.session_id
              ), s AS (
                UPDATE ${t.sessions} x
                   SET version = x.version + 1,
                       updated_at = now(),
-                      group_id = CASE WHEN $10::boolean THEN $11::text ELSE x.group_id END,
-                      expires_at = coalesce(${ts('$12')}, x.expires_at),
-                      include_inactivity = coalesce($13::boolean, x.include_inactivity)
-                 FROM ok WHERE x.id = ok.id
+                      group_id = CASE WHEN u.group_changed THEN u.group_id ELSE x.group_id END,
+                      expires_at = coalesce(${ts('u.expires')}, x.expires_at),
+                      include_inactivity = coalesce(u.incl, x.include_inactivity)
+                 FROM ok JOIN u ON u.i = ok.i
+                WHERE x.id = ok.id
                RETURNING x.*
-             ), n AS (
-               SELECT pg_notify($14::text, $15::text)
-                WHERE $15::text IS NOT NULL
-                  AND (($16::boolean AND EXISTS (SELECT 1 FROM s))
-                    OR ($17::boolean AND NOT EXISTS (SELECT 1 FROM s) AND EXISTS (SELECT 1 FROM cur)))
-             )
-             SELECT (SELECT version FROM snap) AS snap_version,
-                    (SELECT version FROM cur) AS cur_version,
-                    (SELECT key FROM chk) AS conflict_key,
-                    (SELECT count(*) FROM n)::int AS notified,
-                    r.*
-               FROM (VALUES (1)) AS one(x)
-               LEFT JOIN (
-                 SELECT ${sessionColumns('s')},
-                        ${attributeTuples(`SELECT key, value, expires_at, version FROM up
-                                           UNION ALL
-                                           SELECT a.key, a.value, a.expires_at, a.version FROM ${t.attributes} a
-                                            WHERE a.session_id = $1 AND ${live('a')}
-                                              AND a.key <> ALL($6::text[]) AND a.key <> ALL($9::text[])`)} AS attrs
-                   FROM s
-               ) r ON true`,
+             ), notified AS (
+               SELECT s.id FROM s JOIN u ON u.id = s.id WHERE u.notify_ok
+               UNION ALL
+               SELECT u.id FROM u JOIN cur ON cur.id = u.id
+                WHERE u.notify_fail AND NOT EXISTS (SELECT 1 FROM ok WHERE ok.i = u.i)
+             ), n AS (${notifyIdsInChunks('notified', '$19', '$20')})
+             SELECT u.i::int AS i, snap.version AS snap_version, cur.version AS cur_version, chk.key AS conflict_key,
+                    ${sessionColumns('s')},
+                    (SELECT coalesce(json_agg(json_build_array(w.key, w.value, ${ms('w.expires_at')}, w.version)), '[]'::json)
+                       FROM up w WHERE w.session_id = u.id) AS written,
+                    CASE WHEN s.id IS NOT NULL AND cur.version <> u.expected THEN
+                      ${attributeTuples(`SELECT a.key, a.value, a.expires_at, a.version FROM ${t.attributes} a
+                                          WHERE a.session_id = u.id AND ${live('a')}
+                                            AND NOT EXISTS (SELECT 1 FROM unnest($10::int[], $11::text[]) AS w(i, key) WHERE w.i = u.i AND w.key = a.key)
+                                            AND NOT EXISTS (SELECT 1 FROM unnest($17::int[], $18::text[]) AS d(i, key) WHERE d.i = u.i AND d.key = a.key)`)}
+                    END AS others,
+                    (SELECT count(*) FROM n)::int AS notified
+               FROM u
+               LEFT JOIN snap ON snap.id = u.id
+               LEFT JOIN cur ON cur.id = u.id
+               LEFT JOIN chk ON chk.i = u.i
+               LEFT JOIN s ON s.id = u.id
+              ORDER BY u.i`,
     },
 
     /** $1 id → locks the session row (transactions that must see its latest attributes). */

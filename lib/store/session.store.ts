@@ -8,6 +8,7 @@ import {
   type StoredAttribute,
 } from './session-record.js';
 import { sessionStatements, type SessionStatements } from './session.statements.js';
+import { WriteBatcher } from './update-batcher.js';
 
 /** What {@link SessionStore.update} writes. */
 export interface UpdateCommand {
@@ -25,10 +26,10 @@ export interface UpdateCommand {
   groupId: string | null;
   expiresAt: number | null;
   includeInactivity: boolean | null;
-  /** Notification payload sent as the flags below say. */
-  payload: string;
   notifyOnSuccess: boolean;
   notifyOnFailure: boolean;
+  /** Attributes of the state the caller read (merged with what this update writes). */
+  base: ReadonlyMap<string, StoredAttribute>;
 }
 
 /** Outcome of one update statement. */
@@ -59,11 +60,20 @@ export interface CreateCommand {
 }
 
 interface UpdateRow extends SessionRow {
+  i: number;
   snap_version: number | null;
   cur_version: number | null;
   conflict_key: string | null;
-  attrs: AttributeTuple[] | null;
+  written: AttributeTuple[];
+  others: AttributeTuple[] | null;
 }
+
+/** Concurrent update batches in flight per node; the rest of the pool stays free for reads. */
+const UPDATE_BATCHES_IN_FLIGHT = 3;
+/** Largest batch: its notification ids still fit in a few payloads. */
+const MAX_UPDATE_BATCH = 64;
+/** PostgreSQL's "deadlock detected": the statement was rolled back whole and can run again. */
+const DEADLOCK = '40P01';
 
 /**
  * Every database operation of the session store, each one statement or one
@@ -71,9 +81,15 @@ interface UpdateRow extends SessionRow {
  */
 export class SessionStore {
   private readonly sql: SessionStatements;
+  private readonly batcher: WriteBatcher<UpdateCommand, UpdateResult>;
 
-  constructor(private readonly db: SessionDatabase) {
+  constructor(
+    private readonly db: SessionDatabase,
+    /** Sender id put in the notifications this store's statements send. */
+    private readonly nodeId: string,
+  ) {
     this.sql = sessionStatements(db.tables);
+    this.batcher = new WriteBatcher((commands) => this.updateBatch(commands), UPDATE_BATCHES_IN_FLIGHT, MAX_UPDATE_BATCH);
   }
 
   /** The NOTIFY channel of this deployment. */
@@ -105,23 +121,27 @@ export class SessionStore {
     });
   }
 
-  /** One update statement (see `session.statements.ts`); the caller retries on `'retry'`. */
-  async update(cmd: UpdateCommand, tx?: Transaction): Promise<UpdateResult> {
-    const values = [
-      cmd.id, cmd.checkVersion, cmd.expectedVersion, cmd.checkedKeys, cmd.checkedVersions,
-      cmd.setKeys, cmd.setValues, cmd.setExpiries, cmd.deleteKeys, cmd.groupChanged, cmd.groupId,
-      cmd.expiresAt, cmd.includeInactivity, this.channel, cmd.payload, cmd.notifyOnSuccess, cmd.notifyOnFailure,
-    ];
-    const [row] = tx ? await tx.query<UpdateRow>(this.sql.update, values) : await this.db.query<UpdateRow>(this.sql.update, values);
-    if (!row) throw new Error('nestjs-pg-session: the update statement returned no row');
-    if (row.id !== null && row.id !== undefined) {
-      return { kind: 'ok', snapshot: toSnapshot(row, attributesFromTuples(row.attrs)) };
+  /**
+   * Runs one update, coalesced with concurrent updates of other sessions into one
+   * statement (see `updateBatch` in `session.statements.ts`). Inside `tx` it runs
+   * alone, in that transaction. The caller runs it again on `'retry'`.
+   */
+  update(cmd: UpdateCommand, tx?: Transaction): Promise<UpdateResult> {
+    if (tx) return this.updateBatch([cmd], tx).then(([result]) => result!);
+    return this.batcher.submit(cmd);
+  }
+
+  private async updateBatch(commands: UpdateCommand[], tx?: Transaction): Promise<UpdateResult[]> {
+    const values = updateBatchParameters(commands, this.channel, this.nodeId);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const rows = tx ? await tx.query<UpdateRow>(this.sql.updateBatch, values) : await this.db.query<UpdateRow>(this.sql.updateBatch, values);
+        return rows.map((row) => updateResult(row, commands[row.i - 1]!));
+      } catch (err) {
+        // A deadlock with a multi-row delete elsewhere rolled the statement back whole.
+        if (tx || (err as { code?: string }).code !== DEADLOCK || attempt >= 2) throw err;
+      }
     }
-    if (row.cur_version === null) return { kind: 'not-found' };
-    if (cmd.checkVersion && row.cur_version !== cmd.expectedVersion) return { kind: 'version-conflict' };
-    if (row.snap_version !== row.cur_version) return { kind: 'retry' };
-    if (row.conflict_key !== null) return { kind: 'attribute-conflict', key: row.conflict_key };
-    return { kind: 'retry' };
   }
 
   /**
@@ -211,4 +231,72 @@ export class SessionStore {
     const rows = await this.db.query<{ id: string; version: number }>(this.sql.versions, [ids]);
     return new Map(rows.map((r) => [r.id, r.version]));
   }
+}
+
+/** Flattens a batch of updates into the array parameters of `updateBatch`. */
+function updateBatchParameters(commands: UpdateCommand[], channel: string, nodeId: string): unknown[] {
+  const ids: string[] = [];
+  const checkVersion: boolean[] = [];
+  const expected: number[] = [];
+  const groupChanged: boolean[] = [];
+  const groupIds: Array<string | null> = [];
+  const expires: Array<number | null> = [];
+  const incl: Array<boolean | null> = [];
+  const notifyOk: boolean[] = [];
+  const notifyFail: boolean[] = [];
+  const setIdx: number[] = [], setKeys: string[] = [], setValues: string[] = [], setExp: Array<number | null> = [];
+  const chkIdx: number[] = [], chkKeys: string[] = [], chkVers: number[] = [];
+  const delIdx: number[] = [], delKeys: string[] = [];
+  commands.forEach((cmd, n) => {
+    const i = n + 1;
+    ids.push(cmd.id);
+    checkVersion.push(cmd.checkVersion);
+    expected.push(cmd.expectedVersion);
+    groupChanged.push(cmd.groupChanged);
+    groupIds.push(cmd.groupId);
+    expires.push(cmd.expiresAt);
+    incl.push(cmd.includeInactivity);
+    notifyOk.push(cmd.notifyOnSuccess);
+    notifyFail.push(cmd.notifyOnFailure);
+    cmd.setKeys.forEach((key, k) => {
+      setIdx.push(i);
+      setKeys.push(key);
+      setValues.push(cmd.setValues[k]!);
+      setExp.push(cmd.setExpiries[k]!);
+    });
+    cmd.checkedKeys.forEach((key, k) => {
+      chkIdx.push(i);
+      chkKeys.push(key);
+      chkVers.push(cmd.checkedVersions[k]!);
+    });
+    for (const key of cmd.deleteKeys) {
+      delIdx.push(i);
+      delKeys.push(key);
+    }
+  });
+  return [
+    ids, checkVersion, expected, groupChanged, groupIds, expires, incl, notifyOk, notifyFail,
+    setIdx, setKeys, setValues, setExp, chkIdx, chkKeys, chkVers, delIdx, delKeys, channel, nodeId,
+  ];
+}
+
+/** Reads one update's outcome from its row of the batch. */
+function updateResult(row: UpdateRow, cmd: UpdateCommand): UpdateResult {
+  if (row.id !== null && row.id !== undefined) {
+    let attributes: Map<string, StoredAttribute>;
+    if (row.others !== null) {
+      attributes = attributesFromTuples(row.others);
+    } else {
+      // Nobody changed the session since the caller read it: what it read, minus what it deleted.
+      attributes = new Map(cmd.base);
+      for (const key of cmd.deleteKeys) attributes.delete(key);
+    }
+    for (const [key, json, expiresAt, version] of row.written) attributes.set(key, Object.freeze({ json, expiresAt, version }));
+    return { kind: 'ok', snapshot: toSnapshot(row, attributes) };
+  }
+  if (row.cur_version === null) return { kind: 'not-found' };
+  if (cmd.checkVersion && row.cur_version !== cmd.expectedVersion) return { kind: 'version-conflict' };
+  if (row.snap_version !== row.cur_version) return { kind: 'retry' };
+  if (row.conflict_key !== null) return { kind: 'attribute-conflict', key: row.conflict_key };
+  return { kind: 'retry' };
 }

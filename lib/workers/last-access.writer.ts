@@ -1,13 +1,20 @@
 import type { LoggerService } from '@nestjs/common';
+import type { CacheEntry, SessionCache } from '../cache/session.cache.js';
 import type { SessionStore } from '../store/session.store.js';
 
 /**
- * Accumulates session accesses in memory (one `Map.set` per read) and writes them
- * in batches: one statement per `batchSize` sessions, on a timer and on demand.
- * Stored times never move backwards (the statement keeps the greatest).
+ * Accumulates session accesses in memory and writes them in batches: one statement
+ * per `batchSize` sessions, on a timer and on demand. Stored times never move
+ * backwards (the statement keeps the greatest).
+ *
+ * A cache hit only stamps its cache entry (and lists the id the first time), so the
+ * hot read path does no map work; entries that leave the cache hand their access
+ * over to the `pending` map, which also takes accesses of sessions not cached.
  */
 export class LastAccessWriter {
   private pending = new Map<string, number>();
+  /** Ids of cache entries stamped since the last flush. */
+  private touched: string[] = [];
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   /** Statements issued by flushes since start (for stats and benchmarks). */
@@ -15,12 +22,24 @@ export class LastAccessWriter {
 
   constructor(
     private readonly store: SessionStore,
+    private readonly cache: SessionCache,
     private readonly batchSize: number,
     private readonly interval: number,
     private readonly logger: LoggerService,
-  ) {}
+  ) {
+    cache.onLeave = (entry) => this.release(entry);
+  }
 
-  /** Records an access; never does I/O. */
+  /** Records an access served from the cache; a few field writes, never I/O. */
+  touch(entry: CacheEntry, at: number): void {
+    entry.lastAccess = at;
+    if (!entry.accessed) {
+      entry.accessed = true;
+      this.touched.push(entry.snapshot.id);
+    }
+  }
+
+  /** Records an access of a session that may not be cached; never does I/O. */
   record(id: string, at: number): void {
     const previous = this.pending.get(id);
     if (previous === undefined || previous < at) this.pending.set(id, at);
@@ -37,7 +56,7 @@ export class LastAccessWriter {
   }
 
   get pendingCount(): number {
-    return this.pending.size;
+    return this.pending.size + this.touched.length;
   }
 
   start(): void {
@@ -59,6 +78,7 @@ export class LastAccessWriter {
    */
   async flush(): Promise<void> {
     while (this.running) await this.running.catch(() => undefined);
+    this.collectTouched();
     if (this.pending.size === 0) return;
     const batch = this.pending;
     this.pending = new Map();
@@ -66,6 +86,23 @@ export class LastAccessWriter {
       this.running = undefined;
     });
     return this.running;
+  }
+
+  /** Moves the stamps of cached entries into `pending`. */
+  private collectTouched(): void {
+    const touched = this.touched;
+    this.touched = [];
+    for (const id of touched) {
+      const entry = this.cache.peek(id);
+      if (entry !== undefined) this.release(entry);
+    }
+  }
+
+  /** Hands an entry's unwritten access over to `pending`. */
+  private release(entry: CacheEntry): void {
+    if (!entry.accessed) return;
+    entry.accessed = false;
+    this.record(entry.snapshot.id, entry.lastAccess);
   }
 
   private async writeChunk(chunk: string[], batch: Map<string, number>): Promise<void> {
