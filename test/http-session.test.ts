@@ -12,13 +12,14 @@ import {
   SessionCookieService,
   SessionGuard,
   SessionModule,
+  SessionNotifications,
   SessionService,
   type SessionCookieOptions,
 } from '../lib/index.js';
 import { CookieJar, type SetCookie } from './support/cookie-jar.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { assertNoOpenHandles } from './support/handles.js';
-import { PLATFORMS, startHttpApp, type ListeningApp, type Platform } from './support/http-apps.js';
+import { heardChange, PLATFORMS, startHttpApp, type ListeningApp, type Platform } from './support/http-apps.js';
 import { HttpClient } from './support/http-client.js';
 import { RecordingLogger } from './support/nodes.js';
 import { waitUntilPast } from './support/wait.js';
@@ -517,7 +518,10 @@ for (const platform of PLATFORMS) {
       const b = a.on(final.url);
       assert.equal((await b.get('/me')).body.id, id);
       const cookie = a.jar.header()!;
+      // Revocation reaches A by NOTIFY within milliseconds: wait until A heard it.
+      const heard = heardChange(main.app, SessionNotifications, (c) => c.ids.includes(id));
       assert.equal((await b.post('/logout')).status, 200);
+      await heard;
       const next = await a.get('/me', { cookie });
       assert.equal(next.status, 401, 'node A must not serve its cached copy of a session deleted on node B');
     });

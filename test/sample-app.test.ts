@@ -2,9 +2,11 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 // The sample imports the library as 'nestjs-pg-session' (dist/); this file only talks HTTP to it.
 import { createSampleApp } from '../sample/sample-app.js';
+// Only to wait until a node heard a change: the token must be the sample's copy of the library.
+import { SessionNotifications } from 'nestjs-pg-session';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { assertNoOpenHandles } from './support/handles.js';
-import { listen, PLATFORMS, type ListeningApp, type Platform } from './support/http-apps.js';
+import { heardChange, listen, PLATFORMS, type ListeningApp, type Platform } from './support/http-apps.js';
 import { HttpClient } from './support/http-client.js';
 import type { SetCookie } from './support/cookie-jar.js';
 import { waitUntilPast } from './support/wait.js';
@@ -202,12 +204,18 @@ for (const platform of PLATFORMS) {
       const id = (await onA.get('/me')).body.sessionId as string;
       assert.equal((await onA.get('/me')).status, 200, 'node A has the session cached');
       const cookie = onA.jar.header()!;
+      // Revocation reaches A by NOTIFY within milliseconds: wait until A heard it.
+      const heard = heardChange(nodeA.app, SessionNotifications, (c) => c.ids.includes(id));
       assert.equal((await onB.delete(`/sessions/${id}`)).status, 200);
+      await heard;
       assert.equal((await onA.get('/me', { cookie })).status, 401, 'node A must not serve a session revoked on node B');
       // and the other way round, with "log out everywhere else"
       const again = await loggedIn('alice', nodeA.url);
+      const againId = (await again.get('/me')).body.sessionId as string;
       assert.equal((await again.get('/me')).status, 200);
+      const heardAgain = heardChange(nodeA.app, SessionNotifications, (c) => c.ids.includes(againId));
       assert.equal((await onB.post('/sessions/revoke-others')).status, 200);
+      await heardAgain;
       assert.equal((await again.get('/me')).status, 401, 'node A must not serve a session revoked everywhere else from node B');
     });
   });

@@ -265,19 +265,22 @@ describe('faults: PostgreSQL stopped and restarted under load', () => {
           }
         }
       });
-      const down = nodes.map((n) => nextStatus(n, 'reconnecting'));
-      await waitFor(() => [...acknowledged.values()].every((v) => v > 0), 'some writes before the outage');
-      await server.pause();
-      await Promise.all(down);
-      const failuresBefore = failures.length;
-      await waitFor(() => failures.length > failuresBefore + 5, 'operations to fail during the outage');
-      const back = nodes.map((n) => nextStatus(n, 'resynced', 60_000));
-      await server.start();
-      await Promise.all(back);
-      const progress = new Map(acknowledged);
-      await waitFor(() => ids.every((id) => acknowledged.get(id)! > progress.get(id)!), 'writes to succeed again', 30_000);
-      running = false;
-      await Promise.all(writers);
+      try {
+        const down = nodes.map((n) => nextStatus(n, 'reconnecting'));
+        await waitFor(() => [...acknowledged.values()].every((v) => v > 0), 'some writes before the outage');
+        await server.pause();
+        await Promise.all(down);
+        const failuresBefore = failures.length;
+        await waitFor(() => failures.length > failuresBefore + 5, 'operations to fail during the outage');
+        const back = nodes.map((n) => nextStatus(n, 'resynced', 60_000));
+        await server.start();
+        await Promise.all(back);
+        const progress = new Map(acknowledged);
+        await waitFor(() => ids.every((id) => acknowledged.get(id)! > progress.get(id)!), 'writes to succeed again', 30_000);
+      } finally {
+        running = false;
+        await Promise.all(writers);
+      }
       assert.ok(failures.length > 0, 'operations failed with errors during the outage');
       const rows = await query<{ id: string; value: string }>(`SELECT session_id AS id, value FROM session_attributes WHERE key = 'n'`);
       for (const row of rows) assert.ok(Number(row.value) >= acknowledged.get(row.id)!, 'an acknowledged write was lost');

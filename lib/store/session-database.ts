@@ -71,6 +71,12 @@ export class SessionDatabase {
   async transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
     let broken: unknown;
+    // A checked-out client has no error listener; without one, a connection the server
+    // drops mid-transaction would emit an unhandled 'error' and crash the process.
+    const onError = (err: Error) => {
+      broken = err;
+    };
+    client.on('error', onError);
     try {
       await client.query('BEGIN');
       const result = await fn(new Transaction(client));
@@ -84,6 +90,7 @@ export class SessionDatabase {
       }
       throw err;
     } finally {
+      client.removeListener('error', onError);
       client.release(broken instanceof Error ? broken : undefined);
     }
   }

@@ -82,6 +82,86 @@ export function sessionStatements(t: TableNames) {
     },
 
     /**
+     * One update in one statement (the batch form below costs more to plan; this one
+     * is what a lone update uses). `snap` reads the session version from the
+     * statement's snapshot; `cur` locks the row and sees its latest committed version.
+     * Every attribute write also bumps the session row, so when the two agree the
+     * snapshot holds the latest attributes and the checks are exact; when they differ
+     * nothing is written and the caller runs it again. Every write is guarded by `ok`.
+     * Returns the written attributes, and the other live ones only when someone changed
+     * the session since the caller read it (else the caller merges into what it read).
+     * $1 id, $2 check version, $3 version read, $4 checked keys, $5 their read versions
+     * (0 = absent when read), $6 set keys, $7 values, $8 expiries ms, $9 deleted keys,
+     * $10 group changed, $11 group id, $12 new expires_at ms (null: keep),
+     * $13 include_inactivity (null: keep), $14 channel, $15 sender node id,
+     * $16 notify on success, $17 notify when a check failed.
+     */
+    update: {
+      name: name('update'),
+      text: `WITH snap AS (
+               SELECT version FROM ${t.sessions} WHERE id = $1
+             ), cur AS (
+               SELECT version FROM ${t.sessions} WHERE id = $1 AND expires_at > now() FOR UPDATE
+             ), chk AS (
+               SELECT c.key FROM unnest($4::text[], $5::int[]) AS c(key, ver)
+                 LEFT JOIN ${t.attributes} a ON a.session_id = $1 AND a.key = c.key AND ${live('a')}
+                WHERE coalesce(a.version, 0) <> c.ver
+                LIMIT 1
+             ), ok AS (
+               SELECT $1::uuid AS id FROM cur, snap
+                WHERE cur.version = snap.version
+                  AND (NOT $2::boolean OR cur.version = $3::int)
+                  AND NOT EXISTS (SELECT 1 FROM chk)
+             ), up AS (
+               INSERT INTO ${t.attributes} AS a (session_id, key, value, expires_at, version)
+               SELECT ok.id, v.key, v.value, ${ts('v.exp')}, 1
+                 FROM ok, unnest($6::text[], $7::text[], $8::float8[]) AS v(key, value, exp)
+               ON CONFLICT (session_id, key) DO UPDATE
+                 SET value = EXCLUDED.value, expires_at = EXCLUDED.expires_at, version = a.version + 1
+               RETURNING a.key, a.value, a.expires_at, a.version
+             ), del AS (
+               DELETE FROM ${t.attributes} a USING ok
+                WHERE a.session_id = ok.id AND a.key = ANY($9::text[])
+               RETURNING a.key
+             ), s AS (
+               UPDATE ${t.sessions} x
+                  SET version = x.version + 1,
+                      updated_at = now(),
+                      group_id = CASE WHEN $10::boolean THEN $11::text ELSE x.group_id END,
+                      expires_at = coalesce(${ts('$12')}, x.expires_at),
+                      include_inactivity = coalesce($13::boolean, x.include_inactivity)
+                 FROM ok WHERE x.id = ok.id
+               RETURNING x.*
+             ), n AS (
+               SELECT pg_notify($14::text, json_build_object('n', $15::text, 't', 's', 'i', json_build_array($1::text))::text)
+                WHERE ($16::boolean AND EXISTS (SELECT 1 FROM s))
+                   OR ($17::boolean AND NOT EXISTS (SELECT 1 FROM s) AND EXISTS (SELECT 1 FROM cur))
+             )
+             SELECT 1 AS i,
+                    (SELECT version FROM snap) AS snap_version,
+                    (SELECT version FROM cur) AS cur_version,
+                    (SELECT key FROM chk) AS conflict_key,
+                    (SELECT count(*) FROM n)::int AS notified,
+                    r.*
+               FROM (VALUES (1)) AS one(x)
+               LEFT JOIN (
+                 SELECT ${sessionColumns('s')},
+                        ${attributeTuples('SELECT key, value, expires_at, version FROM up')} AS written,
+                        CASE WHEN (SELECT version FROM cur) <> $3::int THEN
+                          ${attributeTuples(`SELECT a.key, a.value, a.expires_at, a.version FROM ${t.attributes} a
+                                              WHERE a.session_id = $1 AND ${live('a')}
+                                                AND a.key <> ALL($6::text[]) AND a.key <> ALL($9::text[])`)}
+                        END AS others
+                   FROM s
+               ) r ON true`,
+    },
+
+    /** Makes the batch statement below use its generic plan in this transaction (planning it costs more than running it). */
+    genericPlans: {
+      text: `SET LOCAL plan_cache_mode = force_generic_plan`,
+    },
+
+    /**
      * A batch of independent updates (each of a different session) in one statement,
      * so concurrent updates share one transaction, one WAL flush and one NOTIFY.
      *

@@ -132,10 +132,18 @@ export class SessionStore {
   }
 
   private async updateBatch(commands: UpdateCommand[], tx?: Transaction): Promise<UpdateResult[]> {
-    const values = updateBatchParameters(commands, this.channel, this.nodeId);
     for (let attempt = 0; ; attempt++) {
       try {
-        const rows = tx ? await tx.query<UpdateRow>(this.sql.updateBatch, values) : await this.db.query<UpdateRow>(this.sql.updateBatch, values);
+        if (commands.length === 1) {
+          const cmd = commands[0]!;
+          const rows = await (tx ?? this.db).query<UpdateRow>(this.sql.update, singleUpdateParameters(cmd, this.channel, this.nodeId));
+          return [updateResult(rows[0]!, cmd)];
+        }
+        const values = updateBatchParameters(commands, this.channel, this.nodeId);
+        const rows = await this.db.transaction(async (batchTx) => {
+          await batchTx.query(this.sql.genericPlans);
+          return batchTx.query<UpdateRow>(this.sql.updateBatch, values);
+        });
         return rows.map((row) => updateResult(row, commands[row.i - 1]!));
       } catch (err) {
         // A deadlock with a multi-row delete elsewhere rolled the statement back whole.
@@ -231,6 +239,15 @@ export class SessionStore {
     const rows = await this.db.query<{ id: string; version: number }>(this.sql.versions, [ids]);
     return new Map(rows.map((r) => [r.id, r.version]));
   }
+}
+
+/** The parameters of the single-update statement. */
+function singleUpdateParameters(cmd: UpdateCommand, channel: string, nodeId: string): unknown[] {
+  return [
+    cmd.id, cmd.checkVersion, cmd.expectedVersion, cmd.checkedKeys, cmd.checkedVersions,
+    cmd.setKeys, cmd.setValues, cmd.setExpiries, cmd.deleteKeys, cmd.groupChanged, cmd.groupId,
+    cmd.expiresAt, cmd.includeInactivity, channel, nodeId, cmd.notifyOnSuccess, cmd.notifyOnFailure,
+  ];
 }
 
 /** Flattens a batch of updates into the array parameters of `updateBatch`. */

@@ -39,3 +39,34 @@ export async function startHttpApp(platform: Platform, imports: Array<DynamicMod
   const app = moduleRef.createNestApplication(adapter, { logger: false });
   return listen(app);
 }
+
+/** The part of `SessionNotifications` these helpers need (the library's or the sample's copy). */
+interface ChangeSource {
+  readonly changes$: { subscribe(observer: (change: { type: string; ids: string[] }) => void): { unsubscribe(): void } };
+}
+
+/**
+ * Resolves when `app` hears (from another node) a change that matches, or rejects after
+ * `timeoutMs`. Start it before the action that causes the change. `token` is the
+ * `SessionNotifications` class of the copy of the library the app was built with.
+ */
+export function heardChange(
+  app: INestApplication,
+  token: abstract new (...args: never[]) => ChangeSource,
+  matches: (change: { type: string; ids: string[] }) => boolean,
+  timeoutMs = 10_000,
+): Promise<void> {
+  const notifications = app.get(token);
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      subscription.unsubscribe();
+      reject(new Error(`no matching session change heard within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const subscription = notifications.changes$.subscribe((change) => {
+      if (!matches(change)) return;
+      clearTimeout(timer);
+      subscription.unsubscribe();
+      resolve();
+    });
+  });
+}
