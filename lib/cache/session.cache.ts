@@ -36,8 +36,8 @@ export interface CacheTicket {
  */
 export class SessionCache {
   private readonly lru: LRUCache<string, CacheEntry>;
-  private readonly byUser = new Map<string, Set<string>>();
-  private readonly byGroup = new Map<string, Set<string>>();
+  private readonly byUser: IdIndex = new Map();
+  private readonly byGroup: IdIndex = new Map();
   private seq = 0;
   private epoch = 0;
   /** `s:<id>`, `u:<user>`, `g:<group>` → seq of its latest invalidation. */
@@ -137,8 +137,7 @@ export class SessionCache {
   invalidateUsers(userIds: Iterable<string>): void {
     for (const userId of userIds) {
       this.stamp(`u:${userId}`);
-      const ids = this.byUser.get(userId);
-      if (ids) for (const id of [...ids]) this.lru.delete(id);
+      for (const id of idsOf(this.byUser, userId)) this.lru.delete(id);
     }
   }
 
@@ -146,8 +145,7 @@ export class SessionCache {
   invalidateGroups(groupIds: Iterable<string>): void {
     for (const groupId of groupIds) {
       this.stamp(`g:${groupId}`);
-      const ids = this.byGroup.get(groupId);
-      if (ids) for (const id of [...ids]) this.lru.delete(id);
+      for (const id of idsOf(this.byGroup, groupId)) this.lru.delete(id);
     }
   }
 
@@ -161,8 +159,7 @@ export class SessionCache {
 
   /** Ids of this user's cached sessions. */
   userSessionIds(userId: string): string[] {
-    const ids = this.byUser.get(userId);
-    return ids ? [...ids] : [];
+    return idsOf(this.byUser, userId);
   }
 
   /** Entry without touching recency (internal checks). */
@@ -222,15 +219,34 @@ export class SessionCache {
   }
 }
 
-function addTo(index: Map<string, Set<string>>, key: string, id: string): void {
-  let ids = index.get(key);
-  if (ids === undefined) index.set(key, (ids = new Set()));
-  ids.add(id);
+/**
+ * Session ids per user or group. Most users have one cached session, so a lone id is
+ * kept as the bare string and a `Set` is made only for the second one.
+ */
+type IdIndex = Map<string, string | Set<string>>;
+
+function addTo(index: IdIndex, key: string, id: string): void {
+  const ids = index.get(key);
+  if (ids === undefined || ids === id) index.set(key, id);
+  else if (typeof ids === 'string') index.set(key, new Set([ids, id]));
+  else ids.add(id);
 }
 
-function removeFrom(index: Map<string, Set<string>>, key: string, id: string): void {
+function removeFrom(index: IdIndex, key: string, id: string): void {
   const ids = index.get(key);
   if (ids === undefined) return;
+  if (typeof ids === 'string') {
+    if (ids === id) index.delete(key);
+    return;
+  }
   ids.delete(id);
-  if (ids.size === 0) index.delete(key);
+  if (ids.size === 1) index.set(key, ids.values().next().value!);
+  else if (ids.size === 0) index.delete(key);
+}
+
+/** A copy of the ids under `key` (safe to iterate while deleting). */
+function idsOf(index: IdIndex, key: string): string[] {
+  const ids = index.get(key);
+  if (ids === undefined) return [];
+  return typeof ids === 'string' ? [ids] : [...ids];
 }

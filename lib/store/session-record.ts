@@ -58,7 +58,27 @@ export function toSnapshot(row: SessionRow, attributes: ReadonlyMap<string, Stor
 export function attributesFromTuples(tuples: readonly AttributeTuple[] | null): Map<string, StoredAttribute> {
   const map = new Map<string, StoredAttribute>();
   if (tuples) {
-    for (const [key, json, expiresAt, version] of tuples) map.set(key, Object.freeze({ json, expiresAt, version }));
+    for (const [key, json, expiresAt, version] of tuples) map.set(internKey(key), storedAttribute(json, expiresAt, version));
   }
   return map;
+}
+
+/** One immutable stored attribute. */
+export function storedAttribute(json: string, expiresAt: number | null, version: number): StoredAttribute {
+  return Object.freeze({ json, expiresAt, version });
+}
+
+/**
+ * Attribute keys repeat across sessions ("cart", "role"…), but each row read from the
+ * database brings its own copy of the string. Sharing one copy per distinct key saves
+ * that memory in every cached session; the table is bounded, so odd keys cost nothing.
+ */
+const internedKeys = new Map<string, string>();
+const MAX_INTERNED_KEYS = 10_000;
+
+export function internKey(key: string): string {
+  const known = internedKeys.get(key);
+  if (known !== undefined) return known;
+  if (internedKeys.size < MAX_INTERNED_KEYS) internedKeys.set(key, key);
+  return key;
 }

@@ -1,6 +1,8 @@
 import type { SessionDatabase, Transaction } from './session-database.js';
 import {
   attributesFromTuples,
+  internKey,
+  storedAttribute,
   toSnapshot,
   type AttributeTuple,
   type SessionRow,
@@ -103,7 +105,7 @@ export class SessionStore {
     if (rows.length === 0) return null;
     const attributes = new Map<string, StoredAttribute>();
     for (const row of rows) {
-      if (row.key !== null) attributes.set(row.key, Object.freeze({ json: row.value, expiresAt: row.a_expires_at, version: row.a_version }));
+      if (row.key !== null) attributes.set(internKey(row.key), storedAttribute(row.value, row.a_expires_at, row.a_version));
     }
     return toSnapshot(rows[0]!, attributes);
   }
@@ -308,7 +310,7 @@ function updateResult(row: UpdateRow, cmd: UpdateCommand): UpdateResult {
       attributes = new Map(cmd.base);
       for (const key of cmd.deleteKeys) attributes.delete(key);
     }
-    for (const [key, json, expiresAt, version] of row.written) attributes.set(key, Object.freeze({ json, expiresAt, version }));
+    for (const [key, json, expiresAt, version] of row.written) attributes.set(internKey(key), storedAttribute(json, expiresAt, version));
     return { kind: 'ok', snapshot: toSnapshot(row, attributes) };
   }
   if (row.cur_version === null) return { kind: 'not-found' };
