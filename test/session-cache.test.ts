@@ -3,10 +3,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { SessionCache } from '../lib/cache/session.cache.js';
-import type { SessionSnapshot } from '../lib/store/session-record.js';
+import { StoredAttributes, type SessionSnapshot } from '../lib/store/session-record.js';
 
 const snap = (version: number, userId = 'u', groupId: string | null = null): SessionSnapshot =>
-  Object.freeze({ id: 'id-1', userId, groupId, version, createdAt: 0, updatedAt: 0, lastAccessed: 0, expiresAt: Date.now() + 60_000, includeInactivity: false, attributes: new Map() });
+  Object.freeze({ id: 'id-1', userId, groupId, version, createdAt: 0, updatedAt: 0, lastAccessed: 0, expiresAt: Date.now() + 60_000, includeInactivity: false, attributes: StoredAttributes.empty });
 
 describe('SessionCache generations', () => {
   it('a read that began before an invalidation of its session cannot cache its result', () => {

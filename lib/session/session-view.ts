@@ -1,5 +1,5 @@
 import { MAX_ID_LENGTH } from '../options/session.constants.js';
-import type { SessionSnapshot, StoredAttribute } from '../store/session-record.js';
+import type { SessionSnapshot } from '../store/session-record.js';
 import { assertAttributeKey, encodeAttribute, expiryMillis } from './attribute-codec.js';
 import type { AttributeRecord, Session } from './session.interface.js';
 
@@ -11,8 +11,8 @@ export interface PendingAttribute {
 
 const UNCHANGED = Symbol('unchanged');
 
-function isLive(attr: { expiresAt: number | null }, now: number): boolean {
-  return attr.expiresAt === null || attr.expiresAt > now;
+function isLiveAt(expiresAt: number | null, now: number): boolean {
+  return expiresAt === null || expiresAt > now;
 }
 
 /**
@@ -65,18 +65,19 @@ export class SessionView implements Session {
   }
 
   getAttribute<T = unknown>(key: string): T | undefined {
-    const source = this.liveSource(key, Date.now());
-    if (source === undefined) return undefined;
-    return this.parse(key, source.json) as T;
+    const json = this.liveJson(key, Date.now());
+    return json === undefined ? undefined : (this.parse(key, json) as T);
   }
 
   getAttributeRecord(key: string): AttributeRecord | undefined {
     const now = Date.now();
-    const source = this.liveSource(key, now);
-    if (source === undefined) return undefined;
+    const json = this.liveJson(key, now);
+    if (json === undefined) return undefined;
+    const pending = this.changes?.get(key);
+    const expiresAt = pending !== undefined ? pending.expiresAt : this.snapshot.attributes.expiresAt(this.snapshot.attributes.slot(key));
     return {
-      value: this.parse(key, source.json),
-      expiresAt: source.expiresAt === null ? null : new Date(source.expiresAt),
+      value: this.parse(key, json),
+      expiresAt: expiresAt === null ? null : new Date(expiresAt),
       version: this.readVersion(key, now),
     };
   }
@@ -93,7 +94,7 @@ export class SessionView implements Session {
   }
 
   hasAttribute(key: string): boolean {
-    return this.liveSource(key, Date.now()) !== undefined;
+    return this.liveJson(key, Date.now()) !== undefined;
   }
 
   setAttribute(key: string, value: unknown, options?: { expiresAt?: Date }): void {
@@ -136,8 +137,9 @@ export class SessionView implements Session {
    * else 0 (absent or expired when read) (internal).
    */
   readVersion(key: string, now: number): number {
-    const stored = this.snapshot.attributes.get(key);
-    return stored !== undefined && isLive(stored, now) ? stored.version : 0;
+    const attributes = this.snapshot.attributes;
+    const slot = attributes.slot(key);
+    return slot >= 0 && isLiveAt(attributes.expiresAt(slot), now) ? attributes.version(slot) : 0;
   }
 
   toJSON(): Record<string, unknown> {
@@ -155,12 +157,14 @@ export class SessionView implements Session {
     };
   }
 
-  private liveSource(key: string, now: number): PendingAttribute | StoredAttribute | undefined {
+  /** The JSON text of a live attribute (pending change first), or undefined. */
+  private liveJson(key: string, now: number): string | undefined {
     const pending = this.changes?.get(key);
-    if (pending !== undefined) return isLive(pending, now) ? pending : undefined;
+    if (pending !== undefined) return isLiveAt(pending.expiresAt, now) ? pending.json : undefined;
     if (this.deletions?.has(key)) return undefined;
-    const stored = this.snapshot.attributes.get(key);
-    return stored !== undefined && isLive(stored, now) ? stored : undefined;
+    const attributes = this.snapshot.attributes;
+    const slot = attributes.slot(key);
+    return slot >= 0 && isLiveAt(attributes.expiresAt(slot), now) ? attributes.json(slot) : undefined;
   }
 
   private parse(key: string, json: string): unknown {

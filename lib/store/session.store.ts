@@ -1,8 +1,7 @@
 import type { SessionDatabase, Transaction } from './session-database.js';
 import {
   attributesFromTuples,
-  internKey,
-  storedAttribute,
+  StoredAttributes,
   toSnapshot,
   type AttributeTuple,
   type SessionRow,
@@ -31,7 +30,7 @@ export interface UpdateCommand {
   notifyOnSuccess: boolean;
   notifyOnFailure: boolean;
   /** Attributes of the state the caller read (merged with what this update writes). */
-  base: ReadonlyMap<string, StoredAttribute>;
+  base: StoredAttributes;
 }
 
 /** Outcome of one update statement. */
@@ -103,11 +102,9 @@ export class SessionStore {
   async get(id: string): Promise<SessionSnapshot | null> {
     const rows = await this.db.query<SessionRow & { key: string | null; value: string; a_expires_at: number | null; a_version: number }>(this.sql.get, [id]);
     if (rows.length === 0) return null;
-    const attributes = new Map<string, StoredAttribute>();
-    for (const row of rows) {
-      if (row.key !== null) attributes.set(internKey(row.key), storedAttribute(row.value, row.a_expires_at, row.a_version));
-    }
-    return toSnapshot(rows[0]!, attributes);
+    const tuples: AttributeTuple[] = [];
+    for (const row of rows) if (row.key !== null) tuples.push([row.key, row.value, row.a_expires_at, row.a_version]);
+    return toSnapshot(rows[0]!, StoredAttributes.fromTuples(tuples));
   }
 
   /** Inserts a session and evicts the user's sessions beyond `maxSessions`, in one transaction. */
@@ -302,15 +299,10 @@ function updateBatchParameters(commands: UpdateCommand[], channel: string, nodeI
 /** Reads one update's outcome from its row of the batch. */
 function updateResult(row: UpdateRow, cmd: UpdateCommand): UpdateResult {
   if (row.id !== null && row.id !== undefined) {
-    let attributes: Map<string, StoredAttribute>;
-    if (row.others !== null) {
-      attributes = attributesFromTuples(row.others);
-    } else {
-      // Nobody changed the session since the caller read it: what it read, minus what it deleted.
-      attributes = new Map(cmd.base);
-      for (const key of cmd.deleteKeys) attributes.delete(key);
-    }
-    for (const [key, json, expiresAt, version] of row.written) attributes.set(internKey(key), storedAttribute(json, expiresAt, version));
+    // Nobody changed the session since the caller read it (`others` is null): what it
+    // read, minus what it deleted, plus what it wrote. Otherwise the database's others.
+    const attributes =
+      row.others === null ? cmd.base.with(cmd.deleteKeys, row.written) : StoredAttributes.fromTuples([...row.others, ...row.written]);
     return { kind: 'ok', snapshot: toSnapshot(row, attributes) };
   }
   if (row.cur_version === null) return { kind: 'not-found' };
