@@ -27,7 +27,7 @@ const FULL: BenchConfig = {
   serverOpsSeq: 2_000,
   serverOpsConcurrent: 5_000,
   createOps: 1_000,
-  invalidationOps: 500,
+  invalidationOps: 1000,
   warmupFast: 50_000,
   warmupServer: 300,
   memorySessions: 100_000,

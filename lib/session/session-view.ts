@@ -9,8 +9,6 @@ export interface PendingAttribute {
   readonly expiresAt: number | null;
 }
 
-const UNCHANGED = Symbol('unchanged');
-
 function isLiveAt(expiresAt: number | null, now: number): boolean {
   return expiresAt === null || expiresAt > now;
 }
@@ -25,8 +23,10 @@ export class SessionView implements Session {
   private parsed: Map<string, unknown> | undefined;
   private changes: Map<string, PendingAttribute> | undefined;
   private deletions: Set<string> | undefined;
-  private newGroupId: string | null | typeof UNCHANGED = UNCHANGED;
-  private invalidated = false;
+  // Left unset until used (undefined = unchanged / not invalidated): a view is built on
+  // every cache hit, so its constructor writes only what every view needs.
+  private newGroupId: string | null | undefined;
+  private invalidated: boolean | undefined;
 
   constructor(
     /** The committed state this view was read from. */
@@ -44,10 +44,10 @@ export class SessionView implements Session {
   get lastAccessed(): Date { return new Date(this.lastAccessedMs); }
   get expiresAt(): Date { return new Date(this.snapshot.expiresAt); }
   get includeInactivity(): boolean { return this.snapshot.includeInactivity; }
-  get isInvalidated(): boolean { return this.invalidated; }
+  get isInvalidated(): boolean { return this.invalidated === true; }
 
   get groupId(): string | null {
-    return this.newGroupId === UNCHANGED ? this.snapshot.groupId : this.newGroupId;
+    return this.newGroupId === undefined ? this.snapshot.groupId : this.newGroupId;
   }
   set groupId(value: string | null) {
     if (value !== null && (typeof value !== 'string' || value.length === 0 || value.length > MAX_ID_LENGTH)) {
@@ -60,7 +60,7 @@ export class SessionView implements Session {
     return (
       (this.changes !== undefined && this.changes.size > 0) ||
       (this.deletions !== undefined && this.deletions.size > 0) ||
-      (this.newGroupId !== UNCHANGED && this.newGroupId !== this.snapshot.groupId)
+      (this.newGroupId !== undefined && this.newGroupId !== this.snapshot.groupId)
     );
   }
 
@@ -129,7 +129,7 @@ export class SessionView implements Session {
 
   /** The group id change, or undefined when unchanged (internal). */
   pendingGroupId(): string | null | undefined {
-    return this.newGroupId === UNCHANGED || this.newGroupId === this.snapshot.groupId ? undefined : this.newGroupId;
+    return this.newGroupId === undefined || this.newGroupId === this.snapshot.groupId ? undefined : this.newGroupId;
   }
 
   /**
