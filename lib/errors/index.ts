@@ -1,1 +1,12 @@
-export * from './session.errors.js';
+export {
+  SessionError,
+  SessionNotFoundError,
+  InvalidSessionIdError,
+  SessionConflictError,
+  SessionInvalidatedError,
+  AttributeTooLargeError,
+  LockHeldError,
+  LockNotHeldError,
+  LockExpiredError,
+  type SessionErrorCode,
+} from './session.errors.js';
