@@ -114,7 +114,7 @@ export class SessionService implements OnModuleInit, BeforeApplicationShutdown {
       const { snapshot, evicted } = await this.store.create({
         id: newSessionId(), userId, groupId, expiresAt, defaultLifetime: this.options.sessionExpiration,
         includeInactivity, keys, values, expiries, pendingIds, pendingTimes,
-        maxSessions: this.options.maxSessions, nodeId: this.invalidator.nodeId,
+        maxSessions: this.options.maxSessions,
       });
       if (evicted.length > 0) {
         this.invalidator.apply({ type: 'sessions', ids: evicted });
@@ -326,7 +326,7 @@ export class SessionService implements OnModuleInit, BeforeApplicationShutdown {
    */
   async cleanupExpiredSessions(): Promise<number> {
     await this.lastAccess.flush();
-    const result = await this.store.cleanup(this.inactivity, this.invalidator.nodeId);
+    const result = await this.store.cleanup(this.inactivity);
     if (result === null) return 0;
     if (result.ids.length > 0) {
       this.invalidator.apply({ type: 'sessions', ids: result.ids });

@@ -57,7 +57,6 @@ export interface CreateCommand {
   pendingIds: string[];
   pendingTimes: number[];
   maxSessions: number;
-  nodeId: string;
 }
 
 interface UpdateRow extends SessionRow {
@@ -114,7 +113,7 @@ export class SessionStore {
       const [row] = await tx.query<SessionRow & { attrs: AttributeTuple[]; evicted: string[] }>(this.sql.create, [
         cmd.id, cmd.userId, cmd.groupId, cmd.expiresAt, cmd.defaultLifetime, cmd.includeInactivity,
         cmd.keys, cmd.values, cmd.expiries, cmd.pendingIds, cmd.pendingTimes, cmd.maxSessions - 1,
-        this.channel, cmd.nodeId,
+        this.channel, this.nodeId,
       ]);
       return { snapshot: toSnapshot(row!, attributesFromTuples(row!.attrs)), evicted: row!.evicted };
     });
@@ -213,11 +212,11 @@ export class SessionStore {
    * One cleanup pass, unless another node's pass holds the deployment's cleanup lock.
    * @returns ids of the deleted sessions, or null when another pass was running.
    */
-  async cleanup(inactivity: number, nodeId: string): Promise<{ ids: string[] } | null> {
+  async cleanup(inactivity: number): Promise<{ ids: string[] } | null> {
     return this.db.transaction(async (tx) => {
       const [lock] = await tx.query<{ locked: boolean }>(this.sql.tryCleanupLock, [`nestjs-pg-session:cleanup:${this.db.tables.deploymentKey}`]);
       if (!lock?.locked) return null;
-      const [row] = await tx.query<{ ids: string[] }>(this.sql.cleanup, [inactivity, this.channel, nodeId]);
+      const [row] = await tx.query<{ ids: string[] }>(this.sql.cleanup, [inactivity, this.channel, this.nodeId]);
       return { ids: row!.ids };
     });
   }

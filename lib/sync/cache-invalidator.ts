@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { SessionCache } from '../cache/session.cache.js';
-import { encodeChange, encodeSingle } from './notification-codec.js';
+import { encodeSingle } from './notification-codec.js';
 import type { SessionChange } from './session-change.js';
 
 /**
@@ -16,11 +16,6 @@ export class CacheInvalidator {
   /** The payload describing a change of one id (always fits one NOTIFY). */
   payload(change: SessionChange): string {
     return encodeSingle(this.nodeId, change);
-  }
-
-  /** Payloads describing a change of any size, each under NOTIFY's limit. */
-  payloads(change: SessionChange): string[] {
-    return encodeChange(this.nodeId, change);
   }
 
   /** Applies a change to this node's cache. */

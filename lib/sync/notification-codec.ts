@@ -2,7 +2,8 @@ import type { SessionChange } from './session-change.js';
 
 /**
  * Wire format of a notification: `{"n": senderNodeId, "t": "s"|"u"|"g"|"a", "i": [ids]}`.
- * The SQL statements that notify in bulk build the same shape with json_build_object.
+ * The SQL statements that notify in bulk build the same shape with json_build_object,
+ * 150 ids per payload, so every payload stays far under NOTIFY's 8000-byte limit.
  */
 interface WireMessage {
   n: string;
@@ -12,35 +13,6 @@ interface WireMessage {
 
 const TYPE_TO_WIRE = { sessions: 's', user: 'u', group: 'g', all: 'a' } as const;
 const WIRE_TO_TYPE: Record<string, SessionChange['type']> = { s: 'sessions', u: 'user', g: 'group', a: 'all' };
-
-/** NOTIFY rejects payloads of 8000 bytes or more; stay well under it. */
-export const MAX_PAYLOAD_BYTES = 7900;
-
-/**
- * Encodes a change as one or more payloads, each under {@link MAX_PAYLOAD_BYTES},
- * splitting the id list as needed (never dropping ids).
- */
-export function encodeChange(nodeId: string, change: SessionChange): string[] {
-  const t = TYPE_TO_WIRE[change.type];
-  const head = `{"n":${JSON.stringify(nodeId)},"t":"${t}","i":[`;
-  if (change.ids.length === 0) return [`${head}]}`];
-  const payloads: string[] = [];
-  let body = '';
-  let bytes = Buffer.byteLength(head) + 2;
-  for (const id of change.ids) {
-    const item = JSON.stringify(id);
-    const size = Buffer.byteLength(item) + 1;
-    if (body !== '' && bytes + size > MAX_PAYLOAD_BYTES) {
-      payloads.push(`${head}${body}]}`);
-      body = '';
-      bytes = Buffer.byteLength(head) + 2;
-    }
-    body = body === '' ? item : `${body},${item}`;
-    bytes += size;
-  }
-  payloads.push(`${head}${body}]}`);
-  return payloads;
-}
 
 /** Encodes a change known to fit in one payload (one id of at most 255 characters). */
 export function encodeSingle(nodeId: string, change: SessionChange): string {
