@@ -69,7 +69,7 @@ interface UpdateRow extends SessionRow {
 }
 
 /** Concurrent update batches in flight per node; the rest of the pool stays free for reads. */
-const UPDATE_BATCHES_IN_FLIGHT = 3;
+const UPDATE_BATCHES_IN_FLIGHT = 2;
 /** Largest batch: its notification ids still fit in a few payloads. */
 const MAX_UPDATE_BATCH = 64;
 /** PostgreSQL's "deadlock detected": the statement was rolled back whole and can run again. */
