@@ -115,6 +115,20 @@ describe('module registration and options', () => {
     }
   });
 
+  it('an unreachable listenConnectionString fails start with an error that says what to set', async () => {
+    const unreachable = new URL(db.url);
+    unreachable.port = '1'; // nothing listens there
+    const builder = Test.createTestingModule({
+      imports: [SessionModule.forRoot({ connectionString: db.url, listenConnectionString: unreachable.toString(), createSchemaIfMissing: true, logger: new RecordingLogger() })],
+    });
+    const app = await builder.compile();
+    const err = await app.init().then(() => null, (e: unknown) => e);
+    await app.close();
+    assert.ok(err instanceof Error);
+    assert.match(err.message, /LISTEN connection/);
+    assert.match(err.message, /listenConnectionString/);
+  });
+
   it('forRootAsync with useFactory + inject', async () => {
     @Injectable()
     class Config {

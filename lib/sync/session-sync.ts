@@ -63,7 +63,15 @@ export class SessionSync implements OnModuleInit, OnApplicationShutdown {
 
   async onModuleInit(): Promise<void> {
     this.cache.setServing(false);
-    await this.connection.start();
+    try {
+      await this.connection.start();
+    } catch (err) {
+      throw new Error(
+        `nestjs-pg-session: could not open the dedicated LISTEN connection (${err instanceof Error ? err.message : String(err)}). ` +
+          'If the main connection goes through a pooler such as PgBouncer in transaction mode, set listenConnectionString to a direct connection.',
+        { cause: err },
+      );
+    }
     this.cacheEpoch = await this.store.cacheEpoch();
     this.cache.setServing(true);
     this.state.listening = true;
