@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
-import { LockExpiredError, LockHeldError, LockService, SessionError, SessionNotFoundError } from '../lib/index.js';
+import { LockExpiredError, LockHeldError, LockService, SessionError, SessionNotFoundError, type DistributedLock } from '../lib/index.js';
 import { SESSION_DATABASE } from '../lib/options/session.constants.js';
 import type { SessionDatabase } from '../lib/store/session-database.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
@@ -19,6 +19,31 @@ async function tryLock(lock: { lock(): Promise<void> }): Promise<boolean> {
     if (err instanceof LockHeldError) return false;
     throw err;
   }
+}
+
+/**
+ * Waits until `rival` acquires the lock `holder` held, and asserts that the holder had
+ * already given it up by then (never two holders) and was told through its signal.
+ */
+async function assertTakenOverAfterLoss(
+  holder: DistributedLock,
+  rival: DistributedLock,
+  who: string,
+  timeoutMs: number,
+): Promise<void> {
+  let heldAfterSuccessor = true;
+  await waitFor(
+    async () => {
+      if (!(await tryLock(rival))) return false;
+      heldAfterSuccessor = holder.isHeld;
+      return true;
+    },
+    `the lease of ${who} to run out`,
+    timeoutMs,
+  );
+  assert.equal(heldAfterSuccessor, false, `${who} had given the lock up before the successor got it`);
+  await waitFor(() => holder.signal.aborted, `${who} to be told through its signal`, 1000);
+  assert.ok(holder.signal.reason instanceof LockExpiredError);
 }
 
 describe('distributed locks: leases, heartbeats and failures (several nodes)', () => {
@@ -47,8 +72,8 @@ describe('distributed locks: leases, heartbeats and failures (several nodes)', (
     for (const node of extraNodes) await node.close();
     await a?.close();
     await b?.close();
-    await db?.drop();
     await assertNoOpenHandles();
+    await db?.drop();
   });
 
   it('with heartbeats a lock is held well past leaseTime; after unlock() the heartbeat does not bring it back', async () => {
@@ -122,19 +147,7 @@ describe('distributed locks: leases, heartbeats and failures (several nodes)', (
     const token = lock.fencingToken!;
     const rival = locksB.createLock(s.id, 'nohb', { maxRetries: 0 });
     assert.equal(await tryLock(rival), false);
-    let heldAfterSuccessor = true;
-    await waitFor(
-      async () => {
-        if (!(await tryLock(rival))) return false;
-        heldAfterSuccessor = lock.isHeld;
-        return true;
-      },
-      'the lease to run out',
-      3000,
-    );
-    assert.equal(heldAfterSuccessor, false, 'the old holder had given the lock up before anyone else got it');
-    await waitFor(() => lock.signal.aborted, 'the old holder to be told through its signal', 1000);
-    assert.ok(lock.signal.reason instanceof LockExpiredError);
+    await assertTakenOverAfterLoss(lock, rival, 'the old holder', 3000);
     assert.equal(lock.isHeld, false);
     assert.ok(rival.fencingToken! > token);
     await lock.unlock();
@@ -260,19 +273,7 @@ describe('distributed locks: leases, heartbeats and failures (several nodes)', (
     await lock.lock();
     await node.app.get<SessionDatabase>(SESSION_DATABASE).dataSource.destroy(); // every heartbeat fails from now on
     const rival = locksA.createLock(s.id, 'cut', { maxRetries: 0 });
-    let heldAfterSuccessor = true;
-    await waitFor(
-      async () => {
-        if (!(await tryLock(rival))) return false;
-        heldAfterSuccessor = lock.isHeld;
-        return true;
-      },
-      'the lease of the cut-off holder to run out',
-      5000,
-    );
-    assert.equal(heldAfterSuccessor, false, 'the cut-off holder had given the lock up before the successor got it');
-    await waitFor(() => lock.signal.aborted, 'the cut-off holder to be told through its signal', 1000);
-    assert.ok(lock.signal.reason instanceof LockExpiredError);
+    await assertTakenOverAfterLoss(lock, rival, 'the cut-off holder', 5000);
     assert.ok(node.logger.lines.some((l) => l.level === 'warn' && l.message.includes('heartbeat')), 'failed heartbeats are logged');
     await rival.unlock();
     await node.close();

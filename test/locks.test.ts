@@ -33,8 +33,8 @@ describe('distributed locks: exclusion, fencing and the API (two nodes)', () => 
   after(async () => {
     await a?.close();
     await b?.close();
-    await db?.drop();
     await assertNoOpenHandles();
+    await db?.drop();
   });
 
   it('a second lock object, on the same node or another, gets LockHeldError; after unlock() it succeeds', async () => {

@@ -29,8 +29,8 @@ before(async () => {
   db = await createTestDatabase();
 });
 after(async () => {
-  await db?.drop();
   await assertNoOpenHandles();
+  await db?.drop();
 });
 
 for (const platform of PLATFORMS) {
