@@ -67,8 +67,11 @@ export class SessionDatabase {
     return result.rows;
   }
 
-  /** Runs `fn` in one transaction on one connection; rolls back when it throws. */
-  async transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T> {
+  /**
+   * Runs `fn` in one transaction on one connection; rolls back when it throws.
+   * `begin` is the statement that opens it (it may also set transaction-local settings).
+   */
+  async transaction<T>(fn: (tx: Transaction) => Promise<T>, begin = 'BEGIN'): Promise<T> {
     const client = await this.pool.connect();
     let broken: unknown;
     // A checked-out client has no error listener; without one, a connection the server
@@ -78,7 +81,7 @@ export class SessionDatabase {
     };
     client.on('error', onError);
     try {
-      await client.query('BEGIN');
+      await client.query(begin);
       const result = await fn(new Transaction(client));
       await client.query('COMMIT');
       return result;

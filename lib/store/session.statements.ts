@@ -156,9 +156,12 @@ export function sessionStatements(t: TableNames) {
                ) r ON true`,
     },
 
-    /** Makes the batch statement below use its generic plan in this transaction (planning it costs more than running it). */
-    genericPlans: {
-      text: `SET LOCAL plan_cache_mode = force_generic_plan`,
+    /**
+     * Opens a transaction whose statements use their generic plans (planning the batch
+     * statement below costs more than running it). Two statements, one round trip.
+     */
+    beginWithGenericPlans: {
+      text: `BEGIN; SET LOCAL plan_cache_mode = force_generic_plan`,
     },
 
     /**
@@ -231,11 +234,14 @@ export function sessionStatements(t: TableNames) {
                UNION ALL
                SELECT u.id FROM u JOIN cur ON cur.id = u.id
                 WHERE u.notify_fail AND NOT EXISTS (SELECT 1 FROM ok WHERE ok.i = u.i)
-             ), n AS (${notifyIdsInChunks('notified', '$19', '$20')})
+             ), n AS (${notifyIdsInChunks('notified', '$19', '$20')}
+             ), written AS (
+               SELECT w.session_id, json_agg(json_build_array(w.key, w.value, ${ms('w.expires_at')}, w.version)) AS tuples
+                 FROM up w GROUP BY w.session_id
+             )
              SELECT u.i::int AS i, snap.version AS snap_version, cur.version AS cur_version, chk.key AS conflict_key,
                     ${sessionColumns('s')},
-                    (SELECT coalesce(json_agg(json_build_array(w.key, w.value, ${ms('w.expires_at')}, w.version)), '[]'::json)
-                       FROM up w WHERE w.session_id = u.id) AS written,
+                    coalesce(written.tuples, '[]'::json) AS written,
                     CASE WHEN s.id IS NOT NULL AND cur.version <> u.expected THEN
                       ${attributeTuples(`SELECT a.key, a.value, a.expires_at, a.version FROM ${t.attributes} a
                                           WHERE a.session_id = u.id AND ${live('a')}
@@ -248,6 +254,7 @@ export function sessionStatements(t: TableNames) {
                LEFT JOIN cur ON cur.id = u.id
                LEFT JOIN chk ON chk.i = u.i
                LEFT JOIN s ON s.id = u.id
+               LEFT JOIN written ON written.session_id = u.id
               ORDER BY u.i`,
     },
 

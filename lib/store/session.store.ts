@@ -138,10 +138,7 @@ export class SessionStore {
           return [updateResult(rows[0]!, cmd)];
         }
         const values = updateBatchParameters(commands, this.channel, this.nodeId);
-        const rows = await this.db.transaction(async (batchTx) => {
-          await batchTx.query(this.sql.genericPlans);
-          return batchTx.query<UpdateRow>(this.sql.updateBatch, values);
-        });
+        const rows = await this.db.transaction((batchTx) => batchTx.query<UpdateRow>(this.sql.updateBatch, values), this.sql.beginWithGenericPlans.text);
         return rows.map((row) => updateResult(row, commands[row.i - 1]!));
       } catch (err) {
         // A deadlock with a multi-row delete elsewhere rolled the statement back whole.
