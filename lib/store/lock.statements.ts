@@ -1,3 +1,4 @@
+import { statementName } from './sql-fragments.js';
 import type { TableNames } from './table-names.js';
 
 /** Milliseconds from the database's `now()` until `column` (negative once past), as float8. */
@@ -20,7 +21,7 @@ const fromNow = (param: string) => `now() + ${param}::float8 * interval '1 milli
  * so lock traffic never changes a session's `version`.
  */
 export function lockStatements(t: TableNames) {
-  const name = (what: string) => `nps_${t.channel.slice(-8)}_${what}`;
+  const name = (what: string) => statementName(t, what);
   const token = `nextval('${t.lockTokens}'::regclass)`;
   return {
     /**

@@ -1,35 +1,10 @@
 import type { Statement } from './session-database.js';
+import { attributeTuples, live, ms, notifyIdsInChunks, sessionColumns, statementName, ts } from './sql-fragments.js';
 import type { TableNames } from './table-names.js';
-
-/** Epoch milliseconds of a timestamptz, as float8 (node-postgres returns a number). */
-const ms = (column: string) => `floor(extract(epoch FROM ${column}) * 1000)::float8`;
-/** timestamptz from epoch milliseconds given as a float8 parameter (null stays null). */
-const ts = (param: string) => `to_timestamp(${param}::float8 / 1000)`;
-
-const sessionColumns = (alias: string) =>
-  `${alias}.id, ${alias}.user_id, ${alias}.group_id, ${alias}.version, ${alias}.include_inactivity,
-   ${ms(`${alias}.created_at`)} AS created_at, ${ms(`${alias}.updated_at`)} AS updated_at,
-   ${ms(`${alias}.last_accessed`)} AS last_accessed, ${ms(`${alias}.expires_at`)} AS expires_at`;
-
-/** json array of `[key, value, expiresAtMs, version]` tuples over a row source with those columns. */
-const attributeTuples = (source: string) =>
-  `(SELECT coalesce(json_agg(json_build_array(x.key, x.value, ${ms('x.expires_at')}, x.version)), '[]'::json) FROM (${source}) x)`;
-
-/** Live (not expired) attributes, as seen by the database clock. */
-const live = (alias: string) => `(${alias}.expires_at IS NULL OR ${alias}.expires_at > now())`;
-
-/**
- * Notifies the ids of `source` (a CTE with an `id` column) in chunks of 150, so each
- * payload stays far under NOTIFY's 8000-byte limit however many rows were affected.
- * Parameters: channel and sender node id.
- */
-const notifyIdsInChunks = (source: string, channelParam: string, nodeParam: string) =>
-  `SELECT pg_notify(${channelParam}::text, json_build_object('n', ${nodeParam}::text, 't', 's', 'i', json_agg(c.id))::text)
-     FROM (SELECT id, (row_number() OVER () - 1) / 150 AS chunk FROM ${source}) c GROUP BY c.chunk`;
 
 /** Every SQL statement of the session store for one deployment. */
 export function sessionStatements(t: TableNames) {
-  const name = (what: string) => `nps_${t.channel.slice(-8)}_${what}`;
+  const name = (what: string) => statementName(t, what);
   return {
     /** $1 id → one row per live attribute (or one row with null key when none). */
     get: {
@@ -79,81 +54,6 @@ export function sessionStatements(t: TableNames) {
     lockUser: {
       name: name('lock_user'),
       text: `SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))`,
-    },
-
-    /**
-     * One update in one statement (the batch form below costs more to plan; this one
-     * is what a lone update uses). `snap` reads the session version from the
-     * statement's snapshot; `cur` locks the row and sees its latest committed version.
-     * Every attribute write also bumps the session row, so when the two agree the
-     * snapshot holds the latest attributes and the checks are exact; when they differ
-     * nothing is written and the caller runs it again. Every write is guarded by `ok`.
-     * Returns the written attributes, and the other live ones only when someone changed
-     * the session since the caller read it (else the caller merges into what it read).
-     * $1 id, $2 check version, $3 version read, $4 checked keys, $5 their read versions
-     * (0 = absent when read), $6 set keys, $7 values, $8 expiries ms, $9 deleted keys,
-     * $10 group changed, $11 group id, $12 new expires_at ms (null: keep),
-     * $13 include_inactivity (null: keep), $14 channel, $15 sender node id,
-     * $16 notify on success, $17 notify when a check failed.
-     */
-    update: {
-      name: name('update'),
-      text: `WITH snap AS (
-               SELECT version FROM ${t.sessions} WHERE id = $1
-             ), cur AS (
-               SELECT version FROM ${t.sessions} WHERE id = $1 AND expires_at > now() FOR UPDATE
-             ), chk AS (
-               SELECT c.key FROM unnest($4::text[], $5::int[]) AS c(key, ver)
-                 LEFT JOIN ${t.attributes} a ON a.session_id = $1 AND a.key = c.key AND ${live('a')}
-                WHERE coalesce(a.version, 0) <> c.ver
-                LIMIT 1
-             ), ok AS (
-               SELECT $1::uuid AS id FROM cur, snap
-                WHERE cur.version = snap.version
-                  AND (NOT $2::boolean OR cur.version = $3::int)
-                  AND NOT EXISTS (SELECT 1 FROM chk)
-             ), up AS (
-               INSERT INTO ${t.attributes} AS a (session_id, key, value, expires_at, version)
-               SELECT ok.id, v.key, v.value, ${ts('v.exp')}, 1
-                 FROM ok, unnest($6::text[], $7::text[], $8::float8[]) AS v(key, value, exp)
-               ON CONFLICT (session_id, key) DO UPDATE
-                 SET value = EXCLUDED.value, expires_at = EXCLUDED.expires_at, version = a.version + 1
-               RETURNING a.key, a.value, a.expires_at, a.version
-             ), del AS (
-               DELETE FROM ${t.attributes} a USING ok
-                WHERE a.session_id = ok.id AND a.key = ANY($9::text[])
-               RETURNING a.key
-             ), s AS (
-               UPDATE ${t.sessions} x
-                  SET version = x.version + 1,
-                      updated_at = now(),
-                      group_id = CASE WHEN $10::boolean THEN $11::text ELSE x.group_id END,
-                      expires_at = coalesce(${ts('$12')}, x.expires_at),
-                      include_inactivity = coalesce($13::boolean, x.include_inactivity)
-                 FROM ok WHERE x.id = ok.id
-               RETURNING x.*
-             ), n AS (
-               SELECT pg_notify($14::text, json_build_object('n', $15::text, 't', 's', 'i', json_build_array($1::text))::text)
-                WHERE ($16::boolean AND EXISTS (SELECT 1 FROM s))
-                   OR ($17::boolean AND NOT EXISTS (SELECT 1 FROM s) AND EXISTS (SELECT 1 FROM cur))
-             )
-             SELECT 1 AS i,
-                    (SELECT version FROM snap) AS snap_version,
-                    (SELECT version FROM cur) AS cur_version,
-                    (SELECT key FROM chk) AS conflict_key,
-                    (SELECT count(*) FROM n)::int AS notified,
-                    r.*
-               FROM (VALUES (1)) AS one(x)
-               LEFT JOIN (
-                 SELECT ${sessionColumns('s')},
-                        ${attributeTuples('SELECT key, value, expires_at, version FROM up')} AS written,
-                        CASE WHEN (SELECT version FROM cur) <> $3::int THEN
-                          ${attributeTuples(`SELECT a.key, a.value, a.expires_at, a.version FROM ${t.attributes} a
-                                              WHERE a.session_id = $1 AND ${live('a')}
-                                                AND a.key <> ALL($6::text[]) AND a.key <> ALL($9::text[])`)}
-                        END AS others
-                   FROM s
-               ) r ON true`,
     },
 
     /**

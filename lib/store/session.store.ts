@@ -1,4 +1,4 @@
-import type { SessionDatabase, Transaction } from './session-database.js';
+import type { SessionDatabase, Statement, Transaction } from './session-database.js';
 import {
   attributesFromTuples,
   StoredAttributes,
@@ -9,6 +9,7 @@ import {
   type StoredAttribute,
 } from './session-record.js';
 import { sessionStatements, type SessionStatements } from './session.statements.js';
+import { singleUpdateStatements, type SingleUpdateShape } from './single-update.statements.js';
 import { WriteBatcher } from './update-batcher.js';
 
 /** What {@link SessionStore.update} writes. */
@@ -81,6 +82,7 @@ const DEADLOCK = '40P01';
  */
 export class SessionStore {
   private readonly sql: SessionStatements;
+  private readonly singleUpdate: (shape: SingleUpdateShape) => Statement;
   private readonly batcher: WriteBatcher<UpdateCommand, UpdateResult>;
 
   constructor(
@@ -89,6 +91,7 @@ export class SessionStore {
     private readonly nodeId: string,
   ) {
     this.sql = sessionStatements(db.tables);
+    this.singleUpdate = singleUpdateStatements(db.tables);
     this.batcher = new WriteBatcher((commands) => this.updateBatch(commands), UPDATE_BATCHES_IN_FLIGHT, MAX_UPDATE_BATCH);
   }
 
@@ -134,7 +137,8 @@ export class SessionStore {
       try {
         if (commands.length === 1) {
           const cmd = commands[0]!;
-          const rows = await (tx ?? this.db).query<UpdateRow>(this.sql.update, singleUpdateParameters(cmd, this.channel, this.nodeId));
+          const statement = this.singleUpdate({ checks: cmd.checkedKeys.length > 0, deletes: cmd.deleteKeys.length > 0 });
+          const rows = await (tx ?? this.db).query<UpdateRow>(statement, singleUpdateParameters(cmd, this.channel, this.nodeId));
           return [updateResult(rows[0]!, cmd)];
         }
         const values = updateBatchParameters(commands, this.channel, this.nodeId);

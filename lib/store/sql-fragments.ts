@@ -1,0 +1,32 @@
+import type { TableNames } from './table-names.js';
+
+/** SQL fragments shared by the statements of the session store. */
+
+/** Prepared-statement name of one statement of a deployment (names differ per schema + prefix). */
+export const statementName = (t: TableNames, what: string) => `nps_${t.channel.slice(-8)}_${what}`;
+
+/** Epoch milliseconds of a timestamptz, as float8 (node-postgres returns a number). */
+export const ms = (column: string) => `floor(extract(epoch FROM ${column}) * 1000)::float8`;
+/** timestamptz from epoch milliseconds given as a float8 parameter (null stays null). */
+export const ts = (param: string) => `to_timestamp(${param}::float8 / 1000)`;
+
+export const sessionColumns = (alias: string) =>
+  `${alias}.id, ${alias}.user_id, ${alias}.group_id, ${alias}.version, ${alias}.include_inactivity,
+   ${ms(`${alias}.created_at`)} AS created_at, ${ms(`${alias}.updated_at`)} AS updated_at,
+   ${ms(`${alias}.last_accessed`)} AS last_accessed, ${ms(`${alias}.expires_at`)} AS expires_at`;
+
+/** json array of `[key, value, expiresAtMs, version]` tuples over a row source with those columns. */
+export const attributeTuples = (source: string) =>
+  `(SELECT coalesce(json_agg(json_build_array(x.key, x.value, ${ms('x.expires_at')}, x.version)), '[]'::json) FROM (${source}) x)`;
+
+/** Live (not expired) attributes, as seen by the database clock. */
+export const live = (alias: string) => `(${alias}.expires_at IS NULL OR ${alias}.expires_at > now())`;
+
+/**
+ * Notifies the ids of `source` (a CTE with an `id` column) in chunks of 150, so each
+ * payload stays far under NOTIFY's 8000-byte limit however many rows were affected.
+ * Parameters: channel and sender node id.
+ */
+export const notifyIdsInChunks = (source: string, channelParam: string, nodeParam: string) =>
+  `SELECT pg_notify(${channelParam}::text, json_build_object('n', ${nodeParam}::text, 't', 's', 'i', json_agg(c.id))::text)
+     FROM (SELECT id, (row_number() OVER () - 1) / 150 AS chunk FROM ${source}) c GROUP BY c.chunk`;
