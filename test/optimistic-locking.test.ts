@@ -127,6 +127,36 @@ describe('optimistic locking', () => {
     assert.ok(conflicts > 0, 'the increments really raced');
   });
 
+  it('40 concurrent updates of one session from two nodes, each writing its own attribute, all land (with and without attribute checks)', async () => {
+    const other = await startNode(db.url);
+    try {
+      for (const checkAttributeVersion of [false, true]) {
+        const s = await node.sessions.createSession('u7', {});
+        const nodes = [node, other];
+        const returned = await Promise.all(
+          Array.from({ length: 40 }, async (_, i) => {
+            const n = nodes[i % 2]!;
+            const session = await n.sessions.getSession(s.id, { forceRefresh: true });
+            session.setAttribute(`k${i}`, i);
+            return n.sessions.updateSession(session, { checkAttributeVersion });
+          }),
+        );
+        returned.forEach((r, i) => {
+          assert.equal(r.getAttribute(`k${i}`), i, `update ${i} returns its own write`);
+          // Each update adds one key, so the state at version v holds exactly v - 1 of them.
+          assert.equal(Object.keys(r.getAttributes()).length, r.version - 1, `update ${i} returns the whole state of its version`);
+        });
+        const expected = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`k${i}`, i]));
+        assert.deepEqual(await storedAttributes(s.id), expected);
+        const [row] = await db.query<{ version: number }>('SELECT version FROM sessions WHERE id = $1', [s.id]);
+        assert.equal(row!.version, 41, 'one version per update');
+        assert.equal(Math.max(...returned.map((r) => r.version)), 41);
+      }
+    } finally {
+      await other.close();
+    }
+  });
+
   it('20 concurrent checkVersion increments from two nodes end at exactly 20', async () => {
     const other = await startNode(db.url);
     try {

@@ -15,13 +15,17 @@ export interface SingleUpdateShape {
  * update uses). Built per {@link SingleUpdateShape}, so the common update (set some
  * attributes, nothing checked or deleted) runs without the parts it does not need.
  *
- * `cur` locks the row and sees its latest committed version; `snap_version` is the
- * version in the statement's snapshot. Every attribute write also bumps the session
- * row, so when the two agree the snapshot holds the latest attributes and the checks
- * are exact; when they differ nothing is written and the caller runs it again. Every
- * write is guarded by `ok`. Returns the written attributes, and the other live ones
- * only when someone changed the session since the caller read it (else the caller
- * merges into what it read). The notification is sent from the one result row.
+ * `snap` is the session in the statement's snapshot; the checks (version, attribute
+ * versions) run against it. The session UPDATE locks the row and applies only if its
+ * latest committed version still equals the snapshot's. Every attribute write also
+ * bumps that version, so then the snapshot holds the latest attributes and the checks
+ * were exact. Otherwise (a commit landed between the snapshot and the lock) nothing is
+ * written: the result shows the snapshot version with no session row, and the caller
+ * runs it again with a new snapshot. The attribute writes read the UPDATE's result, so
+ * they happen only when it applied, under its row lock. Returns the written
+ * attributes, and the other live ones only when someone changed the session since the
+ * caller read it (else the caller merges into what it read). The notification is sent
+ * from the one result row.
  *
  * $1 id, $2 check version, $3 version read, $4 checked keys, $5 their read versions
  * (0 = absent when read), $6 set keys, $7 values, $8 expiries ms, $9 deleted keys,
@@ -41,51 +45,48 @@ function singleUpdate(t: TableNames, shape: SingleUpdateShape): Statement {
     : '';
   const del = shape.deletes
     ? `), del AS (
-               DELETE FROM ${t.attributes} a USING ok
-                WHERE a.session_id = ok.id AND a.key = ANY($9::text[])
+               DELETE FROM ${t.attributes} a USING s
+                WHERE a.session_id = s.id AND a.key = ANY($9::text[])
                RETURNING a.key`
     : '';
   return {
     name: statementName(t, `update${suffix}`),
-    text: `WITH cur AS (
-               SELECT version, (SELECT version FROM ${t.sessions} WHERE id = $1) AS snap_version
-                 FROM ${t.sessions} WHERE id = $1 AND expires_at > now() FOR NO KEY UPDATE
-             ${chk}), ok AS (
-               SELECT $1::uuid AS id FROM cur
-                WHERE cur.version = cur.snap_version
-                  AND (NOT $2::boolean OR cur.version = $3::int)
-                  ${shape.checks ? 'AND NOT EXISTS (SELECT 1 FROM chk)' : 'AND cardinality($4::text[]) + cardinality($5::int[]) = 0'}
-             ), up AS (
-               INSERT INTO ${t.attributes} AS a (session_id, key, value, expires_at, version)
-               SELECT ok.id, v.key, v.value, ${ts('v.exp')}, 1
-                 FROM ok, unnest($6::text[], $7::text[], $8::float8[]) AS v(key, value, exp)
-               ON CONFLICT (session_id, key) DO UPDATE
-                 SET value = EXCLUDED.value, expires_at = EXCLUDED.expires_at, version = a.version + 1
-               RETURNING a.key, a.value, a.expires_at, a.version
-             ${del}), s AS (
+    text: `WITH snap AS (
+               SELECT version FROM ${t.sessions} WHERE id = $1 AND expires_at > now()
+             ${chk}), s AS (
                UPDATE ${t.sessions} x
                   SET version = x.version + 1,
                       updated_at = now(),
                       group_id = CASE WHEN $10::boolean THEN $11::text ELSE x.group_id END,
                       expires_at = coalesce(${ts('$12')}, x.expires_at),
                       include_inactivity = coalesce($13::boolean, x.include_inactivity)
-                 FROM ok WHERE x.id = ok.id
+                WHERE x.id = $1 AND x.expires_at > now()
+                  AND x.version = (SELECT version FROM snap)
+                  AND (NOT $2::boolean OR x.version = $3::int)
+                  ${shape.checks ? 'AND NOT EXISTS (SELECT 1 FROM chk)' : 'AND cardinality($4::text[]) + cardinality($5::int[]) = 0'}
                RETURNING x.*
-             )
-             SELECT 1 AS i, cur.snap_version, cur.version AS cur_version,
+             ), up AS (
+               INSERT INTO ${t.attributes} AS a (session_id, key, value, expires_at, version)
+               SELECT s.id, v.key, v.value, ${ts('v.exp')}, 1
+                 FROM s, unnest($6::text[], $7::text[], $8::float8[]) AS v(key, value, exp)
+               ON CONFLICT (session_id, key) DO UPDATE
+                 SET value = EXCLUDED.value, expires_at = EXCLUDED.expires_at, version = a.version + 1
+               RETURNING a.key, a.value, a.expires_at, a.version
+             ${del})
+             SELECT 1 AS i, snap.version AS snap_version, snap.version AS cur_version,
                     ${shape.checks ? '(SELECT key FROM chk)' : 'NULL::text'} AS conflict_key,
-                    CASE WHEN (s.id IS NOT NULL AND $16::boolean) OR (s.id IS NULL AND cur.version IS NOT NULL AND $17::boolean)
+                    CASE WHEN (s.id IS NOT NULL AND $16::boolean) OR (s.id IS NULL AND snap.version IS NOT NULL AND $17::boolean)
                          THEN pg_notify($14::text, json_build_object('n', $15::text, 't', 's', 'i', json_build_array($1::text))::text)
                     END AS notified,
                     ${sessionColumns('s')},
                     CASE WHEN s.id IS NOT NULL THEN ${attributeTuples('SELECT key, value, expires_at, version FROM up')} END AS written,
-                    CASE WHEN s.id IS NOT NULL AND cur.version <> $3::int THEN
+                    CASE WHEN s.id IS NOT NULL AND s.version - 1 <> $3::int THEN
                       ${attributeTuples(`SELECT a.key, a.value, a.expires_at, a.version FROM ${t.attributes} a
                                           WHERE a.session_id = $1 AND ${live('a')}
                                             AND a.key <> ALL($6::text[]) AND a.key <> ALL($9::text[])`)}
                     END AS others
                FROM (VALUES (1)) AS one(x)
-               LEFT JOIN cur ON true
+               LEFT JOIN snap ON true
                LEFT JOIN s ON true`,
   };
 }
