@@ -2,6 +2,7 @@
 // floors, in one run, on one machine. Usage (see README / docs/benchmarks.md):
 //   npm run bench          full run: prints the table, writes bench/results.json
 //   npm run bench:smoke    tiny sizes, one run (CI): must finish and print the table
+//   npm run bench -- --only=update,invalidation   some scenarios only (results.json untouched)
 import 'reflect-metadata';
 import { cpus } from 'node:os';
 import { expressSessionFor, makeDataSet } from './data.js';
@@ -69,6 +70,15 @@ async function forEachIndex(count: number, inFlight: number, op: (i: number) => 
   await Promise.all(Array.from({ length: inFlight }, worker));
 }
 
+/** Scenarios given with `--only=a,b` (for working on one of them); all by default. */
+const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
+const SCENARIOS = ['read-hit', 'read-miss', 'update', 'create', 'invalidation', 'last-access', 'memory'];
+const unknown = only?.filter((name) => !SCENARIOS.includes(name)) ?? [];
+if (unknown.length > 0) throw new Error(`unknown scenario(s) ${unknown.join(', ')}; known: ${SCENARIOS.join(', ')}`);
+function selected(scenario: string): boolean {
+  return only === undefined || only.includes(scenario);
+}
+
 async function main(): Promise<number> {
   const smoke = process.argv.includes('--smoke');
   const config = smoke ? SMOKE : FULL;
@@ -117,16 +127,16 @@ async function main(): Promise<number> {
 
     const rows: TimingRow[] = [];
     const ctx: BenchContext = { smoke, config, data, db, node, floor, pgSimple, redis, redisSkipped, rows, progress };
-    await readHit(ctx);
-    await readMiss(ctx);
-    await update(ctx);
-    await create(ctx);
-    await invalidation(ctx);
-    const last: LastAccessResult = await lastAccess(ctx);
+    if (selected('read-hit')) await readHit(ctx);
+    if (selected('read-miss')) await readMiss(ctx);
+    if (selected('update')) await update(ctx);
+    if (selected('create')) await create(ctx);
+    if (selected('invalidation')) await invalidation(ctx);
+    const last: LastAccessResult | null = selected('last-access') ? await lastAccess(ctx) : null;
     await node.close();
     node = undefined;
     for (const c of cleanups.splice(0).reverse()) await c();
-    const mem: MemoryResult = await memory(ctx);
+    const mem: MemoryResult | null = selected('memory') ? await memory(ctx) : null;
 
     const results: BenchResults = {
       environment: {
@@ -147,9 +157,13 @@ async function main(): Promise<number> {
       targets: computeTargets(rows, mem, last),
     };
     process.stdout.write(`${markdown(results)}\n`);
-    const out = new URL('../../bench/results.json', import.meta.url);
-    writeResults(out, results);
-    progress(`wrote ${out.pathname}`);
+    if (only === undefined) {
+      const out = new URL('../../bench/results.json', import.meta.url);
+      writeResults(out, results);
+      progress(`wrote ${out.pathname}`);
+    } else {
+      progress('a run of some scenarios (--only) leaves bench/results.json as it was');
+    }
     return 0;
   } finally {
     for (const c of cleanups.reverse()) await c().catch((err: unknown) => progress(`cleanup failed: ${String(err)}`));

@@ -79,8 +79,9 @@ export class ListenConnection {
     this.client = client;
     client.on('error', (err) => this.lost(client, err));
     client.on('end', () => this.lost(client, new Error('LISTEN connection ended')));
+    const channel = this.options.channel.replace(/^"|"$/g, ''); // as the server reports it: unquoted
     client.on('notification', (message) => {
-      if (message.channel === this.options.channel.replace(/^"|"$/g, '')) this.handlers.onNotification(message.payload);
+      if (message.channel === channel) this.handlers.onNotification(message.payload);
     });
     try {
       await client.connect();
