@@ -38,7 +38,8 @@ const providers: Provider[] = [
   {
     provide: SessionCache,
     inject: [RESOLVED_SESSION_OPTIONS],
-    useFactory: (options: ResolvedSessionOptions) => new SessionCache(options.cacheSize),
+    useFactory: (options: ResolvedSessionOptions) =>
+      new SessionCache(options.cacheSize, { lifetimeInCache: options.maxSessionLifetimeInCache, inactivity: options.inactivityDuration }),
   },
   {
     provide: CacheInvalidator,

@@ -80,6 +80,27 @@ describe('expiry of sessions and attributes', () => {
     assert.equal((await node.sessions.getSession(exempt.id, { forceRefresh: true })).id, exempt.id);
   });
 
+  it('limits longer than a coarse tick: a cached session is refused from the moment it expires or goes idle', async () => {
+    // The hit path first compares whole ticks of about a second; these limits span
+    // several, so reads before them take that path, and the reads right after them
+    // must still be refused.
+    const long = await startNode(db.url, { inactivityDuration: 2600 });
+    try {
+      const expiresAt = new Date(Date.now() + 2600);
+      const expiring = await long.sessions.createSession('u9', {}, { expiresAt, includeInactivity: false });
+      const idle = await long.sessions.createSession('u9');
+      assert.equal((await long.sessions.getSession(expiring.id)).fromCache, true);
+      const idleRead = await long.sessions.getSession(idle.id);
+      assert.equal(idleRead.fromCache, true);
+      await waitUntilPast(expiresAt);
+      await assert.rejects(long.sessions.getSession(expiring.id), SessionNotFoundError);
+      await waitUntilPast(idleRead.lastAccessed.getTime() + 2600);
+      await assert.rejects(long.sessions.getSession(idle.id), SessionNotFoundError);
+    } finally {
+      await long.close();
+    }
+  });
+
   it('reads keep a session alive past inactivityDuration', async () => {
     const s = await node.sessions.createSession('u4');
     const deadline = s.lastAccessed.getTime() + 2 * INACTIVITY;

@@ -2,6 +2,7 @@
 // from putting an old copy back after an invalidation.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { lastTickBefore, TICK_MS, tickOf, ticksWithin } from '../lib/cache/coarse-clock.js';
 import { SessionCache } from '../lib/cache/session.cache.js';
 import { StoredAttributes, type SessionSnapshot } from '../lib/store/session-record.js';
 
@@ -81,5 +82,48 @@ describe('SessionCache generations', () => {
     cache.invalidateGroups(['g2']);
     assert.equal(cache.size, 0);
     cache.end(t);
+  });
+});
+
+describe('coarse clock of the hit path', () => {
+  // Deterministic pseudo-random moments around now, at millisecond resolution.
+  let seed = 42;
+  const next = (range: number) => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed % range;
+  };
+
+  it('a moment in a tick up to lastTickBefore(deadline) is always before the deadline', () => {
+    const base = Date.now();
+    let passed = 0;
+    for (let i = 0; i < 20_000; i++) {
+      const deadline = base + next(20_000);
+      const now = deadline - 4 * TICK_MS + next(6 * TICK_MS);
+      if (tickOf(now) <= lastTickBefore(deadline)) {
+        passed++;
+        assert.ok(now < deadline, `now ${now} deadline ${deadline}`);
+      }
+    }
+    assert.ok(passed > 5_000, 'the coarse check accepts most moments well before the deadline');
+  });
+
+  it('two moments at most ticksWithin(d) ticks apart are at most d apart', () => {
+    const base = Date.now();
+    let passed = 0;
+    for (let i = 0; i < 20_000; i++) {
+      const duration = next(10_000);
+      const last = base + next(10_000);
+      const now = last + next(duration + 3 * TICK_MS);
+      if (tickOf(now) - tickOf(last) <= ticksWithin(duration)) {
+        passed++;
+        assert.ok(now - last <= duration, `now ${now} last ${last} duration ${duration}`);
+      }
+    }
+    assert.ok(passed > 2_000, 'the coarse check accepts most moments well within the duration');
+  });
+
+  it('no limit stays a small integer', () => {
+    assert.ok(Number.isSafeInteger(lastTickBefore(Infinity)) && lastTickBefore(Infinity) < 2 ** 30);
+    assert.ok(Number.isSafeInteger(ticksWithin(Infinity)) && ticksWithin(Infinity) < 2 ** 30);
   });
 });

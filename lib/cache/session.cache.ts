@@ -1,15 +1,37 @@
 import { LRUCache } from 'lru-cache';
 import type { SessionSnapshot } from '../store/session-record.js';
+import { lastTickBefore, NO_LIMIT_TICKS, tickOf, ticksWithin } from './coarse-clock.js';
 
 /** One cached session: the shared immutable snapshot plus node-local bookkeeping. */
 export interface CacheEntry {
   readonly snapshot: SessionSnapshot;
   /** When this node cached it (local clock; only compared with the local clock). */
   readonly cachedAt: number;
-  /** Latest access this node has seen (epoch ms); only ever grows. */
+  /** Latest access this node has seen (epoch ms); only ever grows. Set with {@link recordAccess}. */
   lastAccess: number;
   /** True while `lastAccess` has not been handed to the batched writer. */
   accessed: boolean;
+  /**
+   * For the hit path, in coarse ticks (see `coarse-clock.ts`), all kept inline in the
+   * entry: up to which tick the copy is certainly neither expired nor past its time
+   * in the cache, the tick of `lastAccess`, and how many ticks after it the session
+   * is certainly not idle too long. Outside these the exact checks decide.
+   */
+  readonly freshUntilTick: number;
+  accessTick: number;
+  readonly idleTicks: number;
+}
+
+/** Sets an entry's latest access (and its tick). */
+export function recordAccess(entry: CacheEntry, at: number): void {
+  entry.lastAccess = at;
+  entry.accessTick = tickOf(at);
+}
+
+/** Limits the cache applies to what it serves (see `maxSessionLifetimeInCache`, `inactivityDuration`). */
+export interface CacheLimits {
+  readonly lifetimeInCache: number;
+  readonly inactivity: number;
 }
 
 /**
@@ -48,7 +70,10 @@ export class SessionCache {
   /** Told of every entry that leaves the cache (evicted, invalidated, cleared). */
   onLeave: (entry: CacheEntry) => void = () => undefined;
 
-  constructor(readonly capacity: number) {
+  constructor(
+    readonly capacity: number,
+    private readonly limits: CacheLimits = { lifetimeInCache: Infinity, inactivity: Infinity },
+  ) {
     this.lru = new LRUCache<string, CacheEntry>({
       max: capacity,
       noDisposeOnSet: true,
@@ -188,7 +213,16 @@ export class SessionCache {
     if (previous !== undefined && previous.snapshot.groupId !== snapshot.groupId && previous.snapshot.groupId !== null) {
       removeFrom(this.byGroup, previous.snapshot.groupId, snapshot.id);
     }
-    this.lru.set(snapshot.id, { snapshot, cachedAt: Date.now(), lastAccess, accessed: previous?.accessed ?? false });
+    const cachedAt = Date.now();
+    this.lru.set(snapshot.id, {
+      snapshot,
+      cachedAt,
+      lastAccess,
+      accessed: previous?.accessed ?? false,
+      freshUntilTick: lastTickBefore(Math.min(cachedAt + this.limits.lifetimeInCache, snapshot.expiresAt)),
+      accessTick: tickOf(lastAccess),
+      idleTicks: snapshot.includeInactivity ? ticksWithin(this.limits.inactivity) : NO_LIMIT_TICKS,
+    });
     addTo(this.byUser, snapshot.userId, snapshot.id);
     if (snapshot.groupId !== null) addTo(this.byGroup, snapshot.groupId, snapshot.id);
   }

@@ -1,5 +1,6 @@
 import { Inject, Injectable, type BeforeApplicationShutdown, type OnModuleInit } from '@nestjs/common';
-import { SessionCache } from '../cache/session.cache.js';
+import { tickOf } from '../cache/coarse-clock.js';
+import { SessionCache, type CacheEntry } from '../cache/session.cache.js';
 import {
   InvalidSessionIdError,
   SessionConflictError,
@@ -144,19 +145,30 @@ export class SessionService implements OnModuleInit, BeforeApplicationShutdown {
       entry = this.cache.get(id); // an upper-case spelling of a cached id
       if (entry === undefined) return this.load(id, options);
     }
-    const snapshot = entry.snapshot;
     const now = Date.now();
+    const tick = tickOf(now);
+    // The coarse checks read only small integers inside the entry; near a limit, or with
+    // minVersion, the exact checks below decide.
     if (
+      (tick <= entry.freshUntilTick && tick - entry.accessTick <= entry.idleTicks && options?.minVersion === undefined) ||
+      this.isServable(entry, now, options)
+    ) {
+      this.hits++;
+      if (options?.updateLastAccess !== false) this.lastAccess.touch(entry, now);
+      return Promise.resolve(new SessionView(entry.snapshot, true, entry.lastAccess, this.maxAttributeLength));
+    }
+    return this.load(entry.snapshot.id, options);
+  }
+
+  /** The exact form of the hit-path checks: fresh in the cache, not expired, not idle too long, new enough. */
+  private isServable(entry: CacheEntry, now: number, options: GetSessionOptions | undefined): boolean {
+    const snapshot = entry.snapshot;
+    return (
       now - entry.cachedAt <= this.lifetimeInCache &&
       snapshot.expiresAt > now &&
       (!snapshot.includeInactivity || now - entry.lastAccess <= this.inactivity) &&
       (options?.minVersion === undefined || snapshot.version >= options.minVersion)
-    ) {
-      this.hits++;
-      if (options?.updateLastAccess !== false) this.lastAccess.touch(entry, now);
-      return Promise.resolve(new SessionView(snapshot, true, entry.lastAccess, this.maxAttributeLength));
-    }
-    return this.load(snapshot.id, options);
+    );
   }
 
   /**

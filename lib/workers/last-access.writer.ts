@@ -1,5 +1,5 @@
 import type { LoggerService } from '@nestjs/common';
-import type { CacheEntry, SessionCache } from '../cache/session.cache.js';
+import { recordAccess, type CacheEntry, type SessionCache } from '../cache/session.cache.js';
 import type { SessionStore } from '../store/session.store.js';
 
 /**
@@ -32,7 +32,7 @@ export class LastAccessWriter {
 
   /** Records an access served from the cache; a few field writes, never I/O. */
   touch(entry: CacheEntry, at: number): void {
-    entry.lastAccess = at;
+    recordAccess(entry, at);
     if (!entry.accessed) {
       entry.accessed = true;
       this.touched.push(entry.snapshot.id);
