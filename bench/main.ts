@@ -22,7 +22,7 @@ import { create, update } from './scenarios/writes.js';
 
 const FULL: BenchConfig = {
   sessions: 10_000,
-  runs: 3,
+  runs: 5,
   inFlight: 32,
   fastOps: 200_000,
   serverOpsSeq: 2_000,

@@ -50,6 +50,25 @@ export class SqlFloor {
     if (r.rowCount !== 1) throw new Error(`floor update touched ${r.rowCount} rows`);
   }
 
+  /**
+   * Reference for the update rows: the writes an update must make, by hand, in one
+   * autocommit statement: the attribute, the session's version, and a NOTIFY (on a
+   * channel nobody listens to). No checks, no lock before the write, nothing returned.
+   */
+  async updateWithSessionAndNotify(id: string, value: unknown): Promise<void> {
+    const r = await this.pool.query({
+      name: 'floor_update_session_notify',
+      text: `WITH a AS (
+               UPDATE floor_attributes SET value = $3, version = version + 1 WHERE session_id = $1 AND key = $2 RETURNING session_id
+             ), s AS (
+               UPDATE floor_sessions SET version = version + 1, updated_at = now() WHERE id = (SELECT session_id FROM a) RETURNING id
+             )
+             SELECT pg_notify('bench_floor_unheard', $1::text) FROM s`,
+      values: [id, UPDATED_KEY, JSON.stringify(value)],
+    });
+    if (r.rowCount !== 1) throw new Error(`reference update touched ${r.rowCount} sessions`);
+  }
+
   /** Create floor: one statement inserting the session row and its attributes. */
   async create(userId: string, attributes: Record<string, unknown>): Promise<void> {
     const values = ATTRIBUTE_KEYS.map((k) => JSON.stringify(attributes[k]));

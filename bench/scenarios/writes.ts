@@ -26,6 +26,11 @@ export async function update(ctx: BenchContext): Promise<void> {
     },
     { impl: 'floor: single-row UPDATE', role: 'floor', op: (n) => floor.update(data.ids[keyIndex(data, n)]!, navValue(n)) },
     {
+      impl: 'reference: attribute + session version + pg_notify, one hand-written statement', role: 'reference',
+      op: (n) => floor.updateWithSessionAndNotify(data.ids[keyIndex(data, n)]!, navValue(n)),
+      note: 'the writes every update must make, without checks or results: what is left above the floor for those',
+    },
+    {
       impl: 'connect-pg-simple set', role: 'peer',
       op: (n) => {
         const i = keyIndex(data, n);
