@@ -102,6 +102,24 @@ describe('optimistic locking', () => {
     assert.equal(result.version, 3);
   });
 
+  it('the returned state carries what another writer changed meanwhile (group, expiry, inactivity flag), and the cache serves it', async () => {
+    const s = await node.sessions.createSession('u8', { a: { value: 0 } });
+    const stale = await node.sessions.getSession(s.id);
+    const other = await node.sessions.getSession(s.id);
+    other.groupId = 'g-8';
+    const expiresAt = new Date(Date.now() + 3_600_000);
+    await node.sessions.updateSession(other, { expiresAt, includeInactivity: false });
+    stale.setAttribute('b', 1);
+    const result = await node.sessions.updateSession(stale);
+    for (const view of [result, await node.sessions.getSession(s.id)]) {
+      assert.equal(view.groupId, 'g-8');
+      assert.equal(view.expiresAt.getTime(), expiresAt.getTime());
+      assert.equal(view.includeInactivity, false);
+      assert.deepEqual([view.getAttribute('a'), view.getAttribute('b')], [0, 1]);
+      assert.equal(view.version, 3);
+    }
+  });
+
   it('20 concurrent increments of one counter, each retrying on conflict, end at exactly 20', async () => {
     const s = await node.sessions.createSession('u5', { counter: { value: 0 } });
     let conflicts = 0;

@@ -438,7 +438,7 @@ export class SessionService implements OnModuleInit, BeforeApplicationShutdown {
       includeInactivity,
       notifyOnSuccess: notify,
       notifyOnFailure: this.options.notifyOnFailedUpdates,
-      base: view.snapshot.attributes,
+      base: view.snapshot,
     };
   }
 

@@ -1,5 +1,5 @@
 import type { Statement } from './session-database.js';
-import { attributeTuples, live, ms, notifyIdsInChunks, sessionColumns, statementName, ts } from './sql-fragments.js';
+import { attributeTuples, changedSession, live, ms, notifyIdsInChunks, sessionColumns, statementName, ts } from './sql-fragments.js';
 import type { TableNames } from './table-names.js';
 
 /** Every SQL statement of the session store for one deployment. */
@@ -73,9 +73,11 @@ export function sessionStatements(t: TableNames) {
      * never deadlock each other). Every attribute write also bumps the session row,
      * so where the two agree the snapshot holds the latest attributes and the checks
      * are exact; where they differ nothing is written for that update and the caller
-     * runs it again. Every write is guarded by `ok`. An update whose pre-update version
-     * equals the one its caller read gets only its written attributes back (the caller
-     * merges them into what it read); otherwise the session's other live attributes too.
+     * runs it again. Every write is guarded by `ok`. Each update gets its new version,
+     * times and written attributes' versions back (its caller has their values); the
+     * session's other columns and live attributes too only when its pre-update version
+     * differs from the one its caller read (else the caller applies its own changes to
+     * what it read).
      *
      * Per update (arrays, one element per update): $1 id, $2 check version,
      * $3 version read, $4 group changed, $5 group id, $6 new expires_at ms (null: keep),
@@ -114,7 +116,7 @@ export function sessionStatements(t: TableNames) {
                  JOIN ok ON ok.i = v.i
                ON CONFLICT (session_id, key) DO UPDATE
                  SET value = EXCLUDED.value, expires_at = EXCLUDED.expires_at, version = a.version + 1
-               RETURNING a.session_id, a.key, a.value, a.expires_at, a.version
+               RETURNING a.session_id, a.key, a.version
              ), del AS (
                DELETE FROM ${t.attributes} a USING unnest($17::int[], $18::text[]) AS d(i, key), ok
                 WHERE ok.i = d.i AND a.session_id = ok.id AND a.key = d.key
@@ -136,18 +138,18 @@ export function sessionStatements(t: TableNames) {
                 WHERE u.notify_fail AND NOT EXISTS (SELECT 1 FROM ok WHERE ok.i = u.i)
              ), n AS (${notifyIdsInChunks('notified', '$19', '$20')}
              ), written AS (
-               SELECT w.session_id, json_agg(json_build_array(w.key, w.value, ${ms('w.expires_at')}, w.version)) AS tuples
+               SELECT w.session_id, json_agg(json_build_array(w.key, w.version)) AS versions
                  FROM up w GROUP BY w.session_id
              )
              SELECT u.i::int AS i, snap.version AS snap_version, cur.version AS cur_version, chk.key AS conflict_key,
-                    ${sessionColumns('s')},
-                    coalesce(written.tuples, '[]'::json) AS written,
+                    s.version, ${ms('s.updated_at')} AS updated_at, ${ms('s.last_accessed')} AS last_accessed,
+                    CASE WHEN s.id IS NOT NULL THEN coalesce(written.versions, '[]'::json) END AS written,
                     CASE WHEN s.id IS NOT NULL AND cur.version <> u.expected THEN
-                      ${attributeTuples(`SELECT a.key, a.value, a.expires_at, a.version FROM ${t.attributes} a
-                                          WHERE a.session_id = u.id AND ${live('a')}
-                                            AND NOT EXISTS (SELECT 1 FROM unnest($10::int[], $11::text[]) AS w(i, key) WHERE w.i = u.i AND w.key = a.key)
-                                            AND NOT EXISTS (SELECT 1 FROM unnest($17::int[], $18::text[]) AS d(i, key) WHERE d.i = u.i AND d.key = a.key)`)}
-                    END AS others,
+                      ${changedSession('s', `SELECT a.key, a.value, a.expires_at, a.version FROM ${t.attributes} a
+                                              WHERE a.session_id = u.id AND ${live('a')}
+                                                AND NOT EXISTS (SELECT 1 FROM unnest($10::int[], $11::text[]) AS w(i, key) WHERE w.i = u.i AND w.key = a.key)
+                                                AND NOT EXISTS (SELECT 1 FROM unnest($17::int[], $18::text[]) AS d(i, key) WHERE d.i = u.i AND d.key = a.key)`)}
+                    END AS changed,
                     (SELECT count(*) FROM n)::int AS notified
                FROM u
                LEFT JOIN snap ON snap.id = u.id

@@ -30,8 +30,8 @@ export interface UpdateCommand {
   includeInactivity: boolean | null;
   notifyOnSuccess: boolean;
   notifyOnFailure: boolean;
-  /** Attributes of the state the caller read (merged with what this update writes). */
-  base: StoredAttributes;
+  /** The state the caller read; the new state is this plus the update, unless someone else changed it meanwhile. */
+  base: SessionSnapshot;
 }
 
 /** Outcome of one update statement. */
@@ -60,13 +60,19 @@ export interface CreateCommand {
   maxSessions: number;
 }
 
-interface UpdateRow extends SessionRow {
+/** One update's row of an update statement (the new state's columns are null when nothing was written). */
+interface UpdateRow {
   i: number;
   snap_version: number | null;
   cur_version: number | null;
   conflict_key: string | null;
-  written: AttributeTuple[];
-  others: AttributeTuple[] | null;
+  version: number | null;
+  updated_at: number | null;
+  last_accessed: number | null;
+  /** `[key, version]` of each written attribute. */
+  written: Array<[string, number]> | null;
+  /** Set only when someone else changed the session since the caller read it. */
+  changed: (Omit<SessionRow, 'version' | 'updated_at' | 'last_accessed'> & { others: AttributeTuple[] }) | null;
 }
 
 /** Concurrent update batches in flight per node; the rest of the pool stays free for reads. */
@@ -249,6 +255,15 @@ function singleUpdateParameters(cmd: UpdateCommand, channel: string, nodeId: str
   ];
 }
 
+/** The written attributes as stored: values and expiries from the command, versions from the database. */
+function writtenTuples(cmd: UpdateCommand, versions: ReadonlyArray<[string, number]>): AttributeTuple[] {
+  return versions.map(([key, version]) => {
+    const k = cmd.setKeys.indexOf(key);
+    if (k < 0) throw new Error(`The database reported writing attribute ${JSON.stringify(key)}, which the update did not set.`);
+    return [key, cmd.setValues[k]!, cmd.setExpiries[k]!, version];
+  });
+}
+
 /** Flattens a batch of updates into the array parameters of `updateBatch`. */
 function updateBatchParameters(commands: UpdateCommand[], channel: string, nodeId: string): unknown[] {
   const ids: string[] = [];
@@ -298,12 +313,40 @@ function updateBatchParameters(commands: UpdateCommand[], channel: string, nodeI
 
 /** Reads one update's outcome from its row of the batch. */
 function updateResult(row: UpdateRow, cmd: UpdateCommand): UpdateResult {
-  if (row.id !== null && row.id !== undefined) {
-    // Nobody changed the session since the caller read it (`others` is null): what it
-    // read, minus what it deleted, plus what it wrote. Otherwise the database's others.
-    const attributes =
-      row.others === null ? cmd.base.with(cmd.deleteKeys, row.written) : StoredAttributes.fromTuples([...row.others, ...row.written]);
-    return { kind: 'ok', snapshot: toSnapshot(row, attributes) };
+  if (row.version !== null && row.updated_at !== null && row.last_accessed !== null && row.written !== null) {
+    const written = writtenTuples(cmd, row.written);
+    const base = cmd.base;
+    const theirs = row.changed;
+    // Nobody changed the session since the caller read it: what it read with this
+    // update applied. Otherwise the database's columns and other attributes.
+    const snapshot: SessionSnapshot = Object.freeze(
+      theirs === null
+        ? {
+            id: base.id,
+            userId: base.userId,
+            groupId: cmd.groupChanged ? cmd.groupId : base.groupId,
+            version: row.version,
+            createdAt: base.createdAt,
+            updatedAt: row.updated_at,
+            lastAccessed: row.last_accessed,
+            expiresAt: cmd.expiresAt ?? base.expiresAt,
+            includeInactivity: cmd.includeInactivity ?? base.includeInactivity,
+            attributes: base.attributes.with(cmd.deleteKeys, written),
+          }
+        : {
+            id: theirs.id,
+            userId: theirs.user_id,
+            groupId: theirs.group_id,
+            version: row.version,
+            createdAt: theirs.created_at,
+            updatedAt: row.updated_at,
+            lastAccessed: row.last_accessed,
+            expiresAt: theirs.expires_at,
+            includeInactivity: theirs.include_inactivity,
+            attributes: StoredAttributes.fromTuples([...theirs.others, ...written]),
+          },
+    );
+    return { kind: 'ok', snapshot };
   }
   if (row.cur_version === null) return { kind: 'not-found' };
   if (cmd.checkVersion && row.cur_version !== cmd.expectedVersion) return { kind: 'version-conflict' };

@@ -30,3 +30,18 @@ export const live = (alias: string) => `(${alias}.expires_at IS NULL OR ${alias}
 export const notifyIdsInChunks = (source: string, channelParam: string, nodeParam: string) =>
   `SELECT pg_notify(${channelParam}::text, json_build_object('n', ${nodeParam}::text, 't', 's', 'i', json_agg(c.id))::text)
      FROM (SELECT id, (row_number() OVER () - 1) / 150 AS chunk FROM ${source}) c GROUP BY c.chunk`;
+
+/**
+ * What an update returns besides the new version when someone else changed the session
+ * since the caller read it: the session's columns and `others` (its live attributes
+ * other than those the update wrote or deleted), as one json object. `others` is a row
+ * source with key, value, expires_at and version.
+ */
+export const changedSession = (alias: string, others: string) =>
+  `json_build_object('id', ${alias}.id, 'user_id', ${alias}.user_id, 'group_id', ${alias}.group_id,
+     'include_inactivity', ${alias}.include_inactivity, 'created_at', ${ms(`${alias}.created_at`)},
+     'expires_at', ${ms(`${alias}.expires_at`)}, 'others', ${attributeTuples(others)})`;
+
+/** json array of `[key, version]` of written attribute rows (a row source with those columns). */
+export const writtenVersions = (source: string) =>
+  `(SELECT coalesce(json_agg(json_build_array(w.key, w.version)), '[]'::json) FROM (${source}) w)`;
