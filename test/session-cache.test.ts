@@ -68,6 +68,24 @@ describe('SessionCache generations', () => {
     assert.equal(cache.get('id-1'), undefined);
   });
 
+  it('a read refreshes recency once per tick: the entry read in a later tick survives the next eviction', () => {
+    const cache = new SessionCache(2);
+    const t = cache.begin();
+    const s = (id: string) => Object.freeze({ ...snap(1), id });
+    cache.offer(s('a'), t, 0); // last access at epoch 0: its access tick lies far in the past
+    cache.offer(s('b'), t, 0);
+    const now = tickOf(Date.now());
+    assert.ok(cache.get('a', now), 'a is read in the current tick');
+    cache.offer(s('c'), t, 0);
+    assert.deepEqual([cache.peek('a') !== undefined, cache.peek('b') !== undefined], [true, false], 'b, not a, was evicted');
+    // Order now: a, then c. Within the tick of a's last access, a read leaves the order
+    // alone (recency is exact to the tick), so a is still the one evicted next.
+    cache.get('a', cache.peek('a')!.accessTick);
+    cache.offer(s('d'), t, 0);
+    assert.deepEqual([cache.peek('a') !== undefined, cache.peek('c') !== undefined], [false, true], 'a, not c, was evicted');
+    cache.end(t);
+  });
+
   it('keeps user and group indexes in step with evictions and group moves', () => {
     const cache = new SessionCache(2);
     const t = cache.begin();

@@ -103,9 +103,17 @@ export class SessionCache {
     this.serving = serving;
   }
 
-  /** The entry for `id`, refreshing its recency; undefined when absent or not serving. */
-  get(id: string): CacheEntry | undefined {
-    return this.serving ? this.lru.get(id) : undefined;
+  /**
+   * The entry for `id`; undefined when absent or not serving. Its recency is refreshed
+   * at most once per coarse tick (when its access tick is not the current one): moving
+   * an entry to the head of the LRU list writes to list nodes scattered in memory, and
+   * an order exact to the second is all eviction needs.
+   */
+  get(id: string, tick: number = tickOf(Date.now())): CacheEntry | undefined {
+    if (!this.serving) return undefined;
+    const entry = this.lru.peek(id);
+    if (entry !== undefined && entry.accessTick !== tick) this.lru.get(id);
+    return entry;
   }
 
   /** Starts a database operation whose result may be offered to the cache. */

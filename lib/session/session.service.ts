@@ -137,16 +137,16 @@ export class SessionService implements OnModuleInit, BeforeApplicationShutdown {
   getSession<TAttributes extends object = Record<string, unknown>>(sessionId: string, options?: GetSessionOptions): Promise<Session<TAttributes>>;
   getSession(sessionId: string, options?: GetSessionOptions): Promise<Session> {
     // Cached keys are validated ids, so a hit needs no further check of the argument.
-    let entry = typeof sessionId === 'string' && sessionId.length === 36 && options?.forceRefresh !== true ? this.cache.get(sessionId) : undefined;
+    const now = Date.now();
+    const tick = tickOf(now);
+    let entry = typeof sessionId === 'string' && sessionId.length === 36 && options?.forceRefresh !== true ? this.cache.get(sessionId, tick) : undefined;
     if (entry === undefined) {
       const id = canonicalSessionId(sessionId);
       if (id === null) return Promise.reject(new InvalidSessionIdError(sessionId));
       if (id === sessionId || options?.forceRefresh === true) return this.load(id, options);
-      entry = this.cache.get(id); // an upper-case spelling of a cached id
+      entry = this.cache.get(id, tick); // an upper-case spelling of a cached id
       if (entry === undefined) return this.load(id, options);
     }
-    const now = Date.now();
-    const tick = tickOf(now);
     // The coarse checks read only small integers inside the entry; near a limit, or with
     // minVersion, the exact checks below decide.
     if (
