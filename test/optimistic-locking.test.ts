@@ -120,6 +120,27 @@ describe('optimistic locking', () => {
     }
   });
 
+  it('in a coalesced batch too, each update returns its own session with what others changed meanwhile', async () => {
+    const other = await startNode(db.url);
+    try {
+      const ids = await Promise.all(['f1', 'f2', 'x', 'y'].map(async (k) => (await node.sessions.createSession('u10', { [k]: { value: 0 } })).id));
+      const reads = await Promise.all(ids.map((id) => node.sessions.getSession(id)));
+      const changedMeanwhile = await other.sessions.getSession(ids[2]!);
+      changedMeanwhile.groupId = 'g-10';
+      changedMeanwhile.setAttribute('theirs', 1);
+      await other.sessions.updateSession(changedMeanwhile);
+      // The first two go out at once (two batches in flight); x and y queue and share one.
+      reads.forEach((s, i) => s.setAttribute('mine', i));
+      const results = await Promise.all(reads.map((s) => node.sessions.updateSession(s)));
+      const x = results[2]!;
+      assert.deepEqual([x.groupId, x.getAttribute('theirs'), x.getAttribute('mine'), x.getAttribute('x'), x.version], ['g-10', 1, 2, 0, 3]);
+      const y = results[3]!;
+      assert.deepEqual([y.groupId, y.getAttribute('theirs'), y.getAttribute('mine'), y.getAttribute('y'), y.version], [null, undefined, 3, 0, 2]);
+    } finally {
+      await other.close();
+    }
+  });
+
   it('20 concurrent increments of one counter, each retrying on conflict, end at exactly 20', async () => {
     const s = await node.sessions.createSession('u5', { counter: { value: 0 } });
     let conflicts = 0;
