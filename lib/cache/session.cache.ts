@@ -22,10 +22,10 @@ export interface CacheEntry {
   readonly idleTicks: number;
 }
 
-/** Sets an entry's latest access (and its tick). */
-export function recordAccess(entry: CacheEntry, at: number): void {
+/** Sets an entry's latest access (and its tick, when the caller has it already). */
+export function recordAccess(entry: CacheEntry, at: number, tick: number = tickOf(at)): void {
   entry.lastAccess = at;
-  entry.accessTick = tickOf(at);
+  entry.accessTick = tick;
 }
 
 /** Limits the cache applies to what it serves (see `maxSessionLifetimeInCache`, `inactivityDuration`). */

@@ -154,7 +154,7 @@ export class SessionService implements OnModuleInit, BeforeApplicationShutdown {
       this.isServable(entry, now, options)
     ) {
       this.hits++;
-      if (options?.updateLastAccess !== false) this.lastAccess.touch(entry, now);
+      if (options?.updateLastAccess !== false) this.lastAccess.touch(entry, now, tick);
       return Promise.resolve(new SessionView(entry.snapshot, true, entry.lastAccess, this.maxAttributeLength));
     }
     return this.load(entry.snapshot.id, options);

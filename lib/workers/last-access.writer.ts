@@ -30,9 +30,9 @@ export class LastAccessWriter {
     cache.onLeave = (entry) => this.release(entry);
   }
 
-  /** Records an access served from the cache; a few field writes, never I/O. */
-  touch(entry: CacheEntry, at: number): void {
-    recordAccess(entry, at);
+  /** Records an access served from the cache (at `at`, in coarse tick `tick`); a few field writes, never I/O. */
+  touch(entry: CacheEntry, at: number, tick?: number): void {
+    recordAccess(entry, at, tick);
     if (!entry.accessed) {
       entry.accessed = true;
       this.touched.push(entry.snapshot.id);
