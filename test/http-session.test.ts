@@ -17,8 +17,7 @@ import {
   type SessionCookieOptions,
 } from '../lib/index.js';
 import { CookieJar, type SetCookie } from './support/cookie-jar.js';
-import { createTestDatabase, type TestDatabase } from './support/database.js';
-import { assertNoOpenHandles } from './support/handles.js';
+import { useTestDatabase } from './support/database.js';
 import { heardChange, PLATFORMS, startHttpApp, type ListeningApp, type Platform } from './support/http-apps.js';
 import { HttpClient } from './support/http-client.js';
 import { RecordingLogger } from './support/nodes.js';
@@ -209,14 +208,7 @@ function countLoads(app: ListeningApp): { readonly count: number; reset(): void 
   };
 }
 
-let db: TestDatabase;
-before(async () => {
-  db = await createTestDatabase();
-});
-after(async () => {
-  await assertNoOpenHandles();
-  await db?.drop();
-});
+const db = useTestDatabase();
 
 for (const platform of PLATFORMS) {
   describe(`HTTP integration on ${platform}`, () => {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import 'reflect-metadata';
 import { Injectable, Module } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
@@ -11,8 +11,7 @@ import {
   SessionService,
   type SessionModuleOptions,
 } from '../lib/index.js';
-import { createTestDatabase, type TestDatabase } from './support/database.js';
-import { assertNoOpenHandles } from './support/handles.js';
+import { useTestDatabase } from './support/database.js';
 import { RecordingLogger, startNode } from './support/nodes.js';
 
 async function startFails(options: Record<string, unknown>): Promise<Error> {
@@ -31,16 +30,7 @@ async function startFails(options: Record<string, unknown>): Promise<Error> {
 }
 
 describe('module registration and options', () => {
-  let db: TestDatabase;
-
-  before(async () => {
-    db = await createTestDatabase();
-  });
-
-  after(async () => {
-    await assertNoOpenHandles();
-    await db?.drop();
-  });
+  const db = useTestDatabase();
 
   it('every invalid option fails start with an error naming it', async () => {
     const url = db.url;

@@ -4,8 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { createSampleApp } from '../sample/sample-app.js';
 // Only to wait until a node heard a change: the token must be the sample's copy of the library.
 import { SessionNotifications } from 'nestjs-pg-session';
-import { createTestDatabase, type TestDatabase } from './support/database.js';
-import { assertNoOpenHandles } from './support/handles.js';
+import { useTestDatabase } from './support/database.js';
 import { heardChange, listen, PLATFORMS, type ListeningApp, type Platform } from './support/http-apps.js';
 import { HttpClient } from './support/http-client.js';
 import type { SetCookie } from './support/cookie-jar.js';
@@ -24,14 +23,7 @@ function sessionCookie(setCookies: SetCookie[]): SetCookie {
   return ours[0]!;
 }
 
-let db: TestDatabase;
-before(async () => {
-  db = await createTestDatabase();
-});
-after(async () => {
-  await assertNoOpenHandles();
-  await db?.drop();
-});
+const db = useTestDatabase();
 
 for (const platform of PLATFORMS) {
   describe(`sample app on ${platform}`, () => {

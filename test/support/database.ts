@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { after, before } from 'node:test';
 import pg from 'pg';
+import { assertNoOpenHandles } from './handles.js';
 
 /** URL of the server the test run uses (set by scripts/with-postgres.mjs or by the user). */
 export function serverUrl(): string {
@@ -50,5 +52,31 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     async drop() {
       await adminQuery(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
     },
+  };
+}
+
+/**
+ * Gives the enclosing suite (or file) a database of its own: created before its tests;
+ * after them (and after the `after` hooks of inner suites, which close their nodes),
+ * checks that nothing is left open, then drops it.
+ */
+export function useTestDatabase(): TestDatabase {
+  let db: TestDatabase | undefined;
+  before(async () => {
+    db = await createTestDatabase();
+  });
+  after(async () => {
+    await assertNoOpenHandles();
+    await db?.drop();
+  });
+  const current = (): TestDatabase => {
+    if (!db) throw new Error('The test database is created in a before hook; use it inside tests and hooks.');
+    return db;
+  };
+  return {
+    get url() { return current().url; },
+    get name() { return current().name; },
+    query: (text, values) => current().query(text, values),
+    drop: () => current().drop(),
   };
 }
