@@ -32,8 +32,9 @@ const providers: Provider[] = [
   },
   {
     provide: SessionStore,
-    inject: [SESSION_DATABASE, CacheInvalidator],
-    useFactory: (db: SessionDatabase, invalidator: CacheInvalidator) => new SessionStore(db, invalidator.nodeId),
+    inject: [SESSION_DATABASE, CacheInvalidator, RESOLVED_SESSION_OPTIONS],
+    useFactory: (db: SessionDatabase, invalidator: CacheInvalidator, options: ResolvedSessionOptions) =>
+      new SessionStore(db, invalidator.nodeId, options.inactivityDuration),
   },
   {
     provide: SessionCache,

@@ -2,24 +2,19 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import 'reflect-metadata';
 import { Test } from '@nestjs/testing';
+import type pg from 'pg';
 import { DataSource } from 'typeorm';
 import { SessionModule, SessionService } from '../lib/index.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { assertNoOpenHandles } from './support/handles.js';
 import { RecordingLogger, startNode } from './support/nodes.js';
+import { recordStatements } from './support/statement-counter.js';
 
 /** A real DataSource whose pool counts the statements it is asked to run. */
 async function countingDataSource(url: string): Promise<{ dataSource: DataSource; statements: () => string[] }> {
   const dataSource = await new DataSource({ type: 'postgres', url }).initialize();
-  const pool = (dataSource.driver as unknown as { master: { query: (...args: unknown[]) => unknown } }).master;
-  const seen: string[] = [];
-  const original = pool.query.bind(pool);
-  pool.query = (...args: unknown[]) => {
-    const first = args[0] as string | { text: string };
-    seen.push(typeof first === 'string' ? first : first.text);
-    return original(...args);
-  };
-  return { dataSource, statements: () => seen };
+  const statements = recordStatements((dataSource.driver as unknown as { master: pg.Pool }).master);
+  return { dataSource, statements };
 }
 
 describe('last access', () => {

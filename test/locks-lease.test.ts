@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
-import { LockExpiredError, LockHeldError, LockService, SessionError, SessionNotFoundError, type DistributedLock } from '../lib/index.js';
+import { LockExpiredError, LockHeldError, LockNotHeldError, LockService, SessionError, SessionNotFoundError, type DistributedLock } from '../lib/index.js';
 import { SESSION_DATABASE } from '../lib/options/session.constants.js';
 import type { SessionDatabase } from '../lib/store/session-database.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
@@ -150,7 +150,7 @@ describe('distributed locks: leases, heartbeats and failures (several nodes)', (
     await assertTakenOverAfterLoss(lock, rival, 'the old holder', 3000);
     assert.equal(lock.isHeld, false);
     assert.ok(rival.fencingToken! > token);
-    await lock.unlock();
+    await assert.rejects(lock.unlock(), LockNotHeldError, 'unlock() tells the old holder it was not exclusive');
     assert.equal((await lockRow(db, s.id, 'nohb'))!.token, rival.fencingToken, 'the old holder did not release the successor');
     await rival.unlock();
   });
@@ -185,7 +185,7 @@ describe('distributed locks: leases, heartbeats and failures (several nodes)', (
     assert.ok(stale.signal.reason instanceof LockExpiredError);
     assert.equal(stale.isHeld, false);
     await assert.rejects(stale.extendLease(1000), LockExpiredError);
-    await stale.unlock();
+    await assert.rejects(stale.unlock(), LockNotHeldError);
     const row = (await lockRow(db, s.id, 'pay'))!;
     assert.equal(row.token, successor.fencingToken, 'neither heartbeat nor unlock of the stale holder touched the new lease');
     assert.equal(row.live, true);
@@ -207,7 +207,7 @@ describe('distributed locks: leases, heartbeats and failures (several nodes)', (
       assert.ok(lock.signal.reason instanceof LockExpiredError);
       assert.equal(lock.isHeld, false);
       await assert.rejects(lock.extendLease(1000), LockExpiredError);
-      await lock.unlock();
+      await assert.rejects(lock.unlock(), LockNotHeldError);
     }
     await assert.rejects(locksA.createLock(s.id, 'r1').lock(), SessionNotFoundError);
   });

@@ -185,10 +185,10 @@ describe('distributed locks: exclusion, fencing and the API (two nodes)', () => 
 
     await lock.unlock();
     await assert.rejects(lock.extendLease(1000), LockNotHeldError);
-    await lock.unlock(); // a second unlock is a no-op
+    await assert.rejects(lock.unlock(), LockNotHeldError, 'a second unlock() is not a silent no-op');
   });
 
-  it('after expiry extendLease throws LockExpiredError and unlock() is idempotent; expiry is judged by the database', async () => {
+  it('after expiry extendLease throws LockExpiredError and unlock() throws LockNotHeldError; expiry is judged by the database', async () => {
     const s = await a.sessions.createSession('user-expiry');
     // lease runs out (no heartbeat): the holder notices on its own
     const short = locksA.createLock(s.id, 'short', { leaseTime: 300, heartbeatInterval: 300 });
@@ -200,8 +200,8 @@ describe('distributed locks: exclusion, fencing and the API (two nodes)', () => 
     const expired = await rejectionOf(short.extendLease(1000));
     assert.ok(expired instanceof LockExpiredError);
     assert.equal(expired.code, 'LOCK_EXPIRED');
-    await short.unlock();
-    await short.unlock();
+    await assert.rejects(short.unlock(), LockNotHeldError);
+    await assert.rejects(short.unlock(), LockNotHeldError);
 
     // the database says the lease is over while this node still thinks it is live
     const judged = locksA.createLock(s.id, 'judged', { leaseTime: 30_000, heartbeatInterval: 30_000 });
@@ -213,7 +213,7 @@ describe('distributed locks: exclusion, fencing and the API (two nodes)', () => 
     assert.ok(judged.signal.reason instanceof LockExpiredError);
     const successor = locksB.createLock(s.id, 'judged', { maxRetries: 0 });
     await successor.lock();
-    await judged.unlock(); // idempotent, and it does not touch the successor's lease
+    await assert.rejects(judged.unlock(), LockNotHeldError); // and it does not touch the successor's lease
     assert.equal((await lockRow(db, s.id, 'judged'))!.token, successor.fencingToken);
     assert.equal(await liveLocks(db, s.id, 'judged'), 1);
     await successor.unlock();

@@ -93,7 +93,8 @@ describe('session basics (one node)', () => {
     assert.equal(updated.version, 2);
     assert.equal(updated.getAttributeRecord('a')?.version, 2);
     assert.equal(updated.getAttributeRecord('b')?.version, 1);
-    assert.equal(updated.getAttributeRecord('c')?.version, 1);
+    // A new attribute gets the session's new version: one it cannot have had before (no ABA).
+    assert.equal(updated.getAttributeRecord('c')?.version, 2);
     assert.equal(updated.isModified, false);
     // input untouched
     assert.equal(read.version, 1);

@@ -62,9 +62,13 @@ export class SessionCache {
   private readonly byGroup: IdIndex = new Map();
   private seq = 0;
   private epoch = 0;
-  /** `s:<id>`, `u:<user>`, `g:<group>` → seq of its latest invalidation. */
+  /**
+   * `s:<id>`, `u:<user>`, `g:<group>` → seq of its latest invalidation, kept in seq
+   * order (a re-stamped key moves to the end), so pruning stops at the first stamp
+   * still needed.
+   */
   private readonly stamps = new Map<string, number>();
-  /** Tickets of operations in flight, so stamps older than all of them can be pruned. */
+  /** Tickets of operations in flight, in the order they began (so by seq): the first is the oldest. */
   private readonly inFlight = new Set<CacheTicket>();
   private serving = true;
   /** Told of every entry that leaves the cache (evicted, invalidated, cleared). */
@@ -99,7 +103,12 @@ export class SessionCache {
    * nothing by itself; the caller decides what to re-check before resuming.
    */
   setServing(serving: boolean): void {
-    if (!serving) this.epoch++;
+    // Both edges move the epoch. Stopping: whatever is in flight may miss the next
+    // notifications. Resuming: an operation that began before (or during) the gap may
+    // hold data that a change nobody heard of made stale, and the resync could not
+    // check it, since it was not cached yet. Only operations begun after this call,
+    // with LISTEN active again, may fill the cache.
+    if (serving !== this.serving) this.epoch++;
     this.serving = serving;
   }
 
@@ -127,7 +136,7 @@ export class SessionCache {
   end(ticket: CacheTicket): void {
     this.inFlight.delete(ticket);
     if (this.inFlight.size === 0) this.stamps.clear();
-    else if (this.stamps.size > 10_000) this.pruneStamps();
+    else this.pruneStamps();
   }
 
   /**
@@ -241,6 +250,7 @@ export class SessionCache {
   }
 
   private stamp(key: string): void {
+    this.stamps.delete(key); // re-inserted at the end: the map stays in seq order
     this.stamps.set(key, ++this.seq);
   }
 
@@ -254,10 +264,17 @@ export class SessionCache {
     );
   }
 
+  /**
+   * Drops the stamps no ticket in flight can be older than. Both collections are in
+   * seq order, so this visits only what it removes plus one: O(1) amortised per stamp,
+   * however long the oldest ticket stays open.
+   */
   private pruneStamps(): void {
-    let oldest = Infinity;
-    for (const ticket of this.inFlight) oldest = Math.min(oldest, ticket.seq);
-    for (const [key, seq] of this.stamps) if (seq <= oldest) this.stamps.delete(key);
+    const oldest = this.inFlight.values().next().value?.seq ?? Infinity;
+    for (const [key, seq] of this.stamps) {
+      if (seq > oldest) break;
+      this.stamps.delete(key);
+    }
   }
 }
 

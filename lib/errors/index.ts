@@ -8,5 +8,6 @@ export {
   LockHeldError,
   LockNotHeldError,
   LockExpiredError,
+  CommitOutcomeUnknownError,
   type SessionErrorCode,
 } from './session.errors.js';

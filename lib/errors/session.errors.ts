@@ -7,7 +7,8 @@ export type SessionErrorCode =
   | 'ATTRIBUTE_TOO_LARGE'
   | 'LOCK_HELD'
   | 'LOCK_NOT_HELD'
-  | 'LOCK_EXPIRED';
+  | 'LOCK_EXPIRED'
+  | 'COMMIT_OUTCOME_UNKNOWN';
 
 /**
  * Base class of every error this library throws on purpose. Match on `code`
@@ -109,6 +110,28 @@ export class LockExpiredError extends SessionError {
     readonly resource: string,
   ) {
     super(`The lease of lock "${resource}" on session ${sessionId} has expired; acquire it again with lock().`);
+  }
+}
+
+/**
+ * A write was sent, but the connection failed before PostgreSQL confirmed the commit
+ * (the server went away, the connection was cut while COMMIT was in flight): the
+ * change may or may not be stored. This node dropped its cached copies of what the
+ * write touched, so the next read shows what the database holds. Read before you
+ * retry a change that is not idempotent (e.g. an increment). `cause` is the driver's error.
+ */
+export class CommitOutcomeUnknownError extends SessionError {
+  readonly code = 'COMMIT_OUTCOME_UNKNOWN' as const;
+  constructor(
+    /** What was being written, e.g. `update of session <id>`. */
+    readonly operation: string,
+    options: { cause: unknown },
+  ) {
+    super(
+      `The ${operation} may or may not have been committed: the database connection failed before the commit was confirmed ` +
+        `(${options.cause instanceof Error ? options.cause.message : String(options.cause)}). Read the current state before retrying.`,
+    );
+    this.cause = options.cause;
   }
 }
 

@@ -1,5 +1,5 @@
 import { UseGuards } from '@nestjs/common';
-import { MAX_ID_LENGTH } from '../options/session.constants.js';
+import { assertIdentifier } from '../validation/text.validation.js';
 import { REQUIRED_ATTRIBUTES, type AttributeRequirement } from './attribute-requirement.js';
 import { toJsonValue } from './json-equal.js';
 import { RequireAttributeGuard } from './require-attribute.guard.js';
@@ -38,9 +38,7 @@ export interface RequireAttributeOptions {
  *   or `equals` is not a JSON value.
  */
 export function RequireAttribute(key: string, options: RequireAttributeOptions = {}): ClassDecorator & MethodDecorator {
-  if (typeof key !== 'string' || key.length === 0 || key.length > MAX_ID_LENGTH) {
-    throw new TypeError(`@RequireAttribute(key): key must be a non-empty string of at most ${MAX_ID_LENGTH} characters.`);
-  }
+  assertIdentifier(key, '@RequireAttribute(key): key');
   if (typeof options !== 'object' || options === null) throw new TypeError('@RequireAttribute(key, options): options must be an object.');
   const compare = options.equals !== undefined;
   const requirement: AttributeRequirement = Object.freeze({

@@ -13,8 +13,10 @@ import { assertDuration } from './resolve-lock-options.js';
  * - `held`: acquired; the lease may still run out before a timer notices (see `isHeld`)
  * - `lost`: this object held it and lost it (lease over, taken over, session gone)
  * - `released`: `unlock()` ended the last acquisition
+ * - `unreleased`: `unlock()` failed with a database error; the lease may still be live
+ *   (no longer renewed), and another `unlock()` tries again
  */
-type LockState = 'idle' | 'held' | 'lost' | 'released';
+type LockState = 'idle' | 'held' | 'lost' | 'released' | 'unreleased';
 
 /**
  * The {@link DistributedLock} implementation: a lease row per (session, resource)
@@ -97,24 +99,47 @@ export class LeaseLock implements DistributedLock, SuspendableLock {
       if (this.state !== 'held') return this.releasing;
       await this.releasing.catch(() => undefined);
     }
-    if (!this.everHeld) throw new LockNotHeldError(this.sessionId, this.resource);
+    // Never held, or already released by an earlier unlock(): nothing of this object's to release.
+    if (!this.everHeld || this.state === 'released') throw new LockNotHeldError(this.sessionId, this.resource);
     this.expireIfDue();
-    if (this.state === 'released') return;
     const token = this.token!;
+    if (this.state === 'lost') {
+      // This object already told its holder the lease was lost. Free the row at once if
+      // the database still counts the lease (the local deadline runs a little early).
+      this.state = 'released';
+      await this.host.store.release(this.key, token).catch(() => undefined);
+      throw new LockNotHeldError(this.sessionId, this.resource);
+    }
     // End the acquisition before the statement: from here no heartbeat or timer acts on it.
-    this.end('released', new LockNotHeldError(this.sessionId, this.resource));
+    if (this.state === 'held') this.end('released', new LockNotHeldError(this.sessionId, this.resource));
+    else this.state = 'released';
     const epoch = this.epoch;
+    // The database answers whether the lease was still live: a holder whose lease ran
+    // out or was taken over must learn that its critical section was not exclusive,
+    // also when this node had not noticed yet.
     this.releasing = this.host.store
       .release(this.key, token)
-      .catch((err: unknown) => {
-        // Not released: the lease runs out by itself; a later unlock() tries again.
-        if (epoch === this.epoch) this.state = 'lost';
-        throw err;
-      })
+      .then(
+        (wasLive) => {
+          // Unless lock() began a new acquisition meanwhile: for the same owner it replaces
+          // the lease (new token) before this statement could end it.
+          if (!wasLive && epoch === this.epoch) throw new LockNotHeldError(this.sessionId, this.resource);
+        },
+        (err: unknown) => {
+          // Not released: the lease runs out by itself; a later unlock() tries again.
+          if (epoch === this.epoch) this.state = 'unreleased';
+          throw err;
+        },
+      )
       .finally(() => {
         this.releasing = undefined;
       });
     return this.releasing;
+  }
+
+  /** True once `unlock()` released the last acquisition (so `withLock` has nothing left to release). */
+  get releasedByHolder(): boolean {
+    return this.state === 'released' && this.releasing === undefined;
   }
 
   /** @inheritDoc */

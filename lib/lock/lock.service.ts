@@ -1,5 +1,5 @@
 import { Inject, Injectable, type BeforeApplicationShutdown } from '@nestjs/common';
-import { InvalidSessionIdError } from '../errors/session.errors.js';
+import { InvalidSessionIdError, LockExpiredError, LockNotHeldError } from '../errors/session.errors.js';
 import type { ResolvedSessionOptions } from '../options/resolved-options.js';
 import { RESOLVED_SESSION_OPTIONS } from '../options/session.constants.js';
 import { canonicalSessionId } from '../session/session-id.js';
@@ -47,11 +47,14 @@ export class LockService implements BeforeApplicationShutdown {
    * Runs `fn` while holding the lock, and releases it afterwards, also when `fn`
    * throws (its error is then rethrown as is). `fn` receives the lock: watch
    * `lock.signal` in long work, since a lease can be lost midway (a partition, a
-   * deleted session). When `fn` succeeded but the release fails (a database error),
-   * the failure is logged and `fn`'s result is still returned: the work is done, and
-   * the lease, no longer renewed, runs out by itself.
+   * deleted session). When `fn` succeeded but the lock was lost while it ran (lease
+   * over, taken over, session deleted), `withLock` rejects with `LockNotHeldError`:
+   * `fn`'s work was not exclusive. When `fn` succeeded but the release fails (a
+   * database error), the failure is logged and `fn`'s result is still returned: the
+   * work is done, and the lease, no longer renewed, runs out by itself.
    * @throws LockHeldError, SessionNotFoundError, InvalidSessionIdError, TypeError and
    *   database errors from acquiring, as {@link DistributedLock.lock} and {@link createLock}.
+   * @throws LockNotHeldError when `fn` succeeded but the lock was lost meanwhile.
    */
   async withLock<T>(sessionId: string, resource: string, fn: (lock: DistributedLock) => Promise<T>, options?: LockOptions): Promise<T> {
     if (typeof fn !== 'function') throw new TypeError('nestjs-pg-session: withLock(sessionId, resource, fn) expects fn to be a function.');
@@ -64,7 +67,14 @@ export class LockService implements BeforeApplicationShutdown {
       await this.releaseQuietly(lock);
       throw err;
     }
-    await this.releaseQuietly(lock);
+    if (lock instanceof LeaseLock && lock.releasedByHolder) return result; // fn released it itself
+    try {
+      await lock.unlock();
+    } catch (err) {
+      // The lock was lost while fn ran: its work was not exclusive, and the caller must know.
+      if (err instanceof LockNotHeldError || err instanceof LockExpiredError) throw err;
+      this.logReleaseFailure(lock, err);
+    }
     return result;
   }
 
@@ -73,14 +83,20 @@ export class LockService implements BeforeApplicationShutdown {
     await this.host.shutdown();
   }
 
+  /** Releases after `fn` threw: `fn`'s error is what the caller gets, whatever happened to the lock. */
   private async releaseQuietly(lock: DistributedLock): Promise<void> {
+    if (lock instanceof LeaseLock && lock.releasedByHolder) return;
     try {
       await lock.unlock();
     } catch (err) {
-      this.host.logger.warn(
-        `nestjs-pg-session: withLock could not release lock "${lock.resource}" on session ${lock.sessionId}; ` +
-          `its lease will run out by itself: ${String(err)}`,
-      );
+      if (!(err instanceof LockNotHeldError)) this.logReleaseFailure(lock, err);
     }
+  }
+
+  private logReleaseFailure(lock: DistributedLock, err: unknown): void {
+    this.host.logger.warn(
+      `nestjs-pg-session: withLock could not release lock "${lock.resource}" on session ${lock.sessionId}; ` +
+        `its lease will run out by itself: ${String(err)}`,
+    );
   }
 }

@@ -1,4 +1,4 @@
-import { MAX_ID_LENGTH } from '../options/session.constants.js';
+import { assertIdentifier } from '../validation/text.validation.js';
 import type { LockOptions, ResolvedLockOptions } from './lock-options.interface.js';
 
 const KNOWN_OPTIONS = new Set<string>(['maxRetries', 'retryDelay', 'heartbeatInterval', 'leaseTime']);
@@ -56,11 +56,7 @@ export function resolveLockOptions(options: LockOptions | undefined): ResolvedLo
 
 /** Validates a lock's resource name. @throws TypeError */
 export function assertResource(resource: unknown): asserts resource is string {
-  if (typeof resource !== 'string' || resource.length === 0 || resource.length > MAX_ID_LENGTH || resource.includes('\0')) {
-    throw new TypeError(
-      `nestjs-pg-session: a lock resource must be a non-empty string of at most ${MAX_ID_LENGTH} characters without NUL, got ${show(resource)}.`,
-    );
-  }
+  assertIdentifier(resource, 'nestjs-pg-session: a lock resource');
 }
 
 /** Validates the argument of `extendLease`. @throws TypeError */

@@ -1,19 +1,15 @@
 import { AttributeTooLargeError } from '../errors/session.errors.js';
-import { MAX_ID_LENGTH } from '../options/session.constants.js';
+import { storableTime } from '../validation/date.validation.js';
+import { assertIdentifier } from '../validation/text.validation.js';
 
-/** Throws `TypeError` unless `key` is a usable attribute key. */
+/** Throws `TypeError` unless `key` is a usable attribute key (see `assertIdentifier`). */
 export function assertAttributeKey(key: unknown): asserts key is string {
-  if (typeof key !== 'string' || key.length === 0 || key.length > MAX_ID_LENGTH) {
-    throw new TypeError(`Attribute key must be a non-empty string of at most ${MAX_ID_LENGTH} characters, got ${typeof key === 'string' ? JSON.stringify(key.slice(0, 40)) : typeof key}.`);
-  }
+  assertIdentifier(key, 'Attribute key');
 }
 
-/** Throws `TypeError` unless `date` is a valid `Date`; returns its epoch ms. */
+/** Throws `TypeError` unless `date` is a valid `Date` PostgreSQL can store; returns its epoch ms. */
 export function expiryMillis(date: unknown, what: string): number {
-  if (!(date instanceof Date) || Number.isNaN(date.getTime())) {
-    throw new TypeError(`${what} must be a valid Date.`);
-  }
-  return date.getTime();
+  return storableTime(date, what);
 }
 
 /**

@@ -1,4 +1,4 @@
-import { MAX_ID_LENGTH } from '../options/session.constants.js';
+import { assertIdentifier } from '../validation/text.validation.js';
 import type { SessionSnapshot } from '../store/session-record.js';
 import { assertAttributeKey, encodeAttribute, expiryMillis } from './attribute-codec.js';
 import type { AttributeRecord, Session } from './session.interface.js';
@@ -50,9 +50,7 @@ export class SessionView implements Session {
     return this.newGroupId === undefined ? this.snapshot.groupId : this.newGroupId;
   }
   set groupId(value: string | null) {
-    if (value !== null && (typeof value !== 'string' || value.length === 0 || value.length > MAX_ID_LENGTH)) {
-      throw new TypeError(`groupId must be null or a non-empty string of at most ${MAX_ID_LENGTH} characters.`);
-    }
+    if (value !== null) assertIdentifier(value, 'groupId');
     this.newGroupId = value;
   }
 

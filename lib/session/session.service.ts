@@ -2,14 +2,18 @@ import { Inject, Injectable, type BeforeApplicationShutdown, type OnModuleInit }
 import { tickOf } from '../cache/coarse-clock.js';
 import { SessionCache, type CacheEntry } from '../cache/session.cache.js';
 import {
+  CommitOutcomeUnknownError,
   InvalidSessionIdError,
+  SessionError,
   SessionConflictError,
   SessionInvalidatedError,
   SessionNotFoundError,
 } from '../errors/session.errors.js';
 import type { ResolvedSessionOptions } from '../options/resolved-options.js';
-import { MAX_ID_LENGTH, RESOLVED_SESSION_OPTIONS } from '../options/session.constants.js';
+import { RESOLVED_SESSION_OPTIONS } from '../options/session.constants.js';
+import { assertIdentifier } from '../validation/text.validation.js';
 import type { SessionSnapshot } from '../store/session-record.js';
+import { commitOutcome } from '../store/commit-outcome.js';
 import { SessionStore, type UpdateCommand } from '../store/session.store.js';
 import { CacheInvalidator } from '../sync/cache-invalidator.js';
 import type { SessionChange } from '../sync/session-change.js';
@@ -80,9 +84,9 @@ export class SessionService implements OnModuleInit, BeforeApplicationShutdown {
    */
   createSession<TAttributes extends object = Record<string, unknown>>(userId: string, attributes?: Record<string, AttributeInput>, options?: CreateSessionOptions): Promise<Session<TAttributes>>;
   async createSession(userId: string, attributes: Record<string, AttributeInput> = {}, options: CreateSessionOptions = {}): Promise<Session> {
-    assertId(userId, 'userId');
+    assertIdentifier(userId, 'userId');
     const groupId = options.groupId ?? null;
-    if (groupId !== null) assertId(groupId, 'groupId');
+    if (groupId !== null) assertIdentifier(groupId, 'groupId');
     const expiresAt = options.expiresAt === undefined ? null : expiryMillis(options.expiresAt, 'expiresAt');
     const includeInactivity = options.includeInactivity ?? true;
     if (typeof includeInactivity !== 'boolean') throw new TypeError('includeInactivity must be a boolean.');
@@ -112,11 +116,14 @@ export class SessionService implements OnModuleInit, BeforeApplicationShutdown {
     }
     const ticket = this.cache.begin();
     try {
-      const { snapshot, evicted } = await this.store.create({
-        id: newSessionId(), userId, groupId, expiresAt, defaultLifetime: this.options.sessionExpiration,
-        includeInactivity, keys, values, expiries, pendingIds, pendingTimes,
-        maxSessions: this.options.maxSessions,
-      });
+      const { snapshot, evicted } = await this.store
+        .create({
+          id: newSessionId(), userId, groupId, expiresAt, defaultLifetime: this.options.sessionExpiration,
+          includeInactivity, keys, values, expiries, pendingIds, pendingTimes,
+          maxSessions: this.options.maxSessions,
+        })
+        // It may have evicted some of the user's sessions: drop them all here.
+        .catch((err: unknown) => failedWrite(err, `creation of a session for user ${JSON.stringify(userId)}`, () => this.cache.invalidateUsers([userId])));
       if (evicted.length > 0) {
         this.invalidator.apply({ type: 'sessions', ids: evicted });
         this.lastAccess.forget(evicted);
@@ -182,14 +189,19 @@ export class SessionService implements OnModuleInit, BeforeApplicationShutdown {
   async updateSession(session: Session, options: UpdateSessionOptions = {}): Promise<Session> {
     const view = this.ownView(session);
     const cmd = this.updateCommand(view, options);
+    const drop = () => this.cache.invalidateSessions([view.id]);
     for (let attempt = 0; ; attempt++) {
       const ticket = this.cache.begin();
       try {
-        const result = await this.store.update(cmd);
+        const result = await this.store.update(cmd).catch((err: unknown) => failedWrite(err, `update of session ${view.id}`, drop));
         switch (result.kind) {
           case 'ok':
             this.cache.commit(result.snapshot, ticket, Date.now());
             return this.view(result.snapshot, false, Date.now());
+          case 'committed-unreadable':
+            drop();
+            this.options.logger.warn(`Session ${view.id.slice(0, 8)}… was updated, but the returned row could not be read; reading it again: ${String(result.cause)}`);
+            return await this.load(view.id, { updateLastAccess: false });
           case 'not-found':
             this.cache.invalidateSessions([view.id]);
             throw new SessionNotFoundError(view.id);
@@ -218,49 +230,53 @@ export class SessionService implements OnModuleInit, BeforeApplicationShutdown {
   async deleteSession(sessionId: string): Promise<void> {
     const id = this.checkId(sessionId);
     const change = { type: 'sessions', ids: [id] } satisfies SessionChange;
-    await this.store.deleteOne(id, this.invalidator.payload(change));
+    await this.store.deleteOne(id, this.invalidator.payload(change)).catch((err: unknown) => failedWrite(err, `deletion of session ${id}`, () => this.invalidator.apply(change)));
     this.invalidator.apply(change);
     this.lastAccess.forget([id]);
   }
 
   /** Deletes every session of a user (e.g. "log out everywhere"). */
   async deleteAllUserSessions(userId: string): Promise<void> {
-    assertId(userId, 'userId');
+    assertIdentifier(userId, 'userId');
     const change = { type: 'user', ids: [userId] } satisfies SessionChange;
     const cached = this.cache.userSessionIds(userId);
-    await this.store.deleteByUser(userId, this.invalidator.payload(change));
+    await this.store.deleteByUser(userId, this.invalidator.payload(change)).catch((err: unknown) => failedWrite(err, `deletion of the sessions of user ${JSON.stringify(userId)}`, () => this.invalidator.apply(change)));
     this.invalidator.apply(change);
     this.lastAccess.forget(cached);
   }
 
   /** Deletes every session of a group (tenant, account…). */
   async deleteAllSessionsByGroupId(groupId: string): Promise<void> {
-    assertId(groupId, 'groupId');
+    assertIdentifier(groupId, 'groupId');
     const change = { type: 'group', ids: [groupId] } satisfies SessionChange;
-    await this.store.deleteByGroup(groupId, this.invalidator.payload(change));
+    await this.store.deleteByGroup(groupId, this.invalidator.payload(change)).catch((err: unknown) => failedWrite(err, `deletion of the sessions of group ${JSON.stringify(groupId)}`, () => this.invalidator.apply(change)));
     this.invalidator.apply(change);
   }
 
   /** Deletes every session of this deployment (schema + prefix). */
   async deleteAllSessions(): Promise<void> {
     const change = { type: 'all', ids: [] } satisfies SessionChange;
-    await this.store.deleteAll(this.invalidator.payload(change));
+    // Taken before the cache is cleared and before the delete: the sessions it removes.
+    const known = [...this.cache.versions().map(([id]) => id), ...this.lastAccess.pendingIds()];
+    await this.store.deleteAll(this.invalidator.payload(change)).catch((err: unknown) => failedWrite(err, 'deletion of all sessions', () => this.invalidator.apply(change)));
     this.invalidator.apply(change);
-    this.lastAccess.forget(this.cache.versions().map(([id]) => id));
+    this.lastAccess.forget(known);
   }
 
   /** Removes one attribute from every session of a user (e.g. revoke `elevated_access` everywhere). */
   async deleteAttributeFromAllUserSessions(userId: string, key: string): Promise<void> {
-    assertId(userId, 'userId');
+    assertIdentifier(userId, 'userId');
     assertAttributeKey(key);
     const change = { type: 'user', ids: [userId] } satisfies SessionChange;
-    await this.store.deleteUserAttribute(userId, key, this.invalidator.payload(change));
+    await this.store.deleteUserAttribute(userId, key, this.invalidator.payload(change)).catch((err: unknown) =>
+      failedWrite(err, `deletion of attribute ${JSON.stringify(key)} from the sessions of user ${JSON.stringify(userId)}`, () => this.invalidator.apply(change)),
+    );
     this.invalidator.apply(change);
   }
 
   /** The user's live sessions, most recently accessed first (this node's pending accesses included). */
   async listUserSessions(userId: string): Promise<SessionInfo[]> {
-    assertId(userId, 'userId');
+    assertIdentifier(userId, 'userId');
     const rows = await this.store.listByUser(userId);
     const now = Date.now();
     const result: SessionInfo[] = [];
@@ -295,14 +311,16 @@ export class SessionService implements OnModuleInit, BeforeApplicationShutdown {
     const cmd = view.isModified ? this.updateCommand(view, { notify: false }) : null;
     const ticket = this.cache.begin();
     try {
-      const snapshot = await this.store.regenerate(oldId, newId, this.invalidator.payload(change), async (tx) => {
-        if (cmd === null) return;
-        for (let attempt = 0; ; attempt++) {
-          const result = await this.store.update(cmd, tx);
-          if (result.kind === 'ok') return;
-          if (result.kind !== 'retry' || attempt >= MAX_STALE_RETRIES) throw new SessionNotFoundError(oldId);
-        }
-      });
+      const snapshot = await this.store
+        .regenerate(oldId, newId, this.invalidator.payload(change), async (tx) => {
+          if (cmd === null) return;
+          for (let attempt = 0; ; attempt++) {
+            const result = await this.store.update(cmd, tx);
+            if (result.kind === 'ok' || result.kind === 'committed-unreadable') return;
+            if (result.kind !== 'retry' || attempt >= MAX_STALE_RETRIES) throw new SessionNotFoundError(oldId);
+          }
+        }, this.knownAccess(oldId, view))
+        .catch((err: unknown) => failedWrite(err, `regeneration of session ${oldId}`, () => this.invalidator.apply(change)));
       this.invalidator.apply(change);
       if (snapshot === null) throw new SessionNotFoundError(oldId);
       view.invalidate();
@@ -324,7 +342,7 @@ export class SessionService implements OnModuleInit, BeforeApplicationShutdown {
 
   /** Drops a user's cached sessions on every node. Stored data is untouched. */
   async removeAllUserCachedSessionsFromAllNodes(userId: string): Promise<void> {
-    assertId(userId, 'userId');
+    assertIdentifier(userId, 'userId');
     const change = { type: 'user', ids: [userId] } satisfies SessionChange;
     this.invalidator.apply(change);
     await this.store.notifyCacheOnly(this.invalidator.payload(change));
@@ -438,8 +456,18 @@ export class SessionService implements OnModuleInit, BeforeApplicationShutdown {
       includeInactivity,
       notifyOnSuccess: notify,
       notifyOnFailure: this.options.notifyOnFailedUpdates,
+      lastAccess: this.knownAccess(view.id, view),
       base: view.snapshot,
     };
+  }
+
+  /**
+   * The latest access of a session this node knows of (the caller's copy, the cache,
+   * accesses not yet written), for the idle check of a write; null when none.
+   */
+  private knownAccess(id: string, view: SessionView): number | null {
+    const at = Math.max(view.lastAccessed.getTime(), this.cache.peek(id)?.lastAccess ?? 0, this.lastAccess.pendingFor(id) ?? 0);
+    return at > 0 ? at : null;
   }
 
   private checkId(sessionId: string): string {
@@ -449,8 +477,14 @@ export class SessionService implements OnModuleInit, BeforeApplicationShutdown {
   }
 }
 
-function assertId(value: unknown, name: string): asserts value is string {
-  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_ID_LENGTH) {
-    throw new TypeError(`${name} must be a non-empty string of at most ${MAX_ID_LENGTH} characters.`);
-  }
+/**
+ * After a failed write: drops from this node's cache whatever the write may have
+ * changed (always safe), then rethrows. A failure that may have come after the commit
+ * becomes a {@link CommitOutcomeUnknownError}, so the caller does not take it for a
+ * write that certainly did not happen.
+ */
+function failedWrite(err: unknown, operation: string, drop: () => void): never {
+  drop();
+  if (err instanceof SessionError || commitOutcome(err) === 'not-committed') throw err;
+  throw new CommitOutcomeUnknownError(operation, { cause: err });
 }

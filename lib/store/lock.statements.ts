@@ -64,13 +64,17 @@ export function lockStatements(t: TableNames) {
     },
 
     /**
-     * Releases one acquisition (owner and token), live or not; someone else's
-     * acquisition is never touched. $1 session id, $2 resource, $3 owner, $4 fencing token.
+     * Releases one acquisition (owner and token) if its lease is still live, returning
+     * a row then: no row means the holder had lost it (lease over, taken over, session
+     * gone). Someone else's acquisition is never touched.
+     * $1 session id, $2 resource, $3 owner, $4 fencing token.
      */
     release: {
       name: name('lock_release'),
       text: `UPDATE ${t.locks} SET expires_at = '-infinity'
-              WHERE session_id = $1::uuid AND resource = $2::text AND owner = $3::uuid AND fencing_token = $4::bigint`,
+              WHERE session_id = $1::uuid AND resource = $2::text AND owner = $3::uuid AND fencing_token = $4::bigint
+                AND expires_at > now()
+             RETURNING 1 AS released`,
     },
 
     /**

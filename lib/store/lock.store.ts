@@ -62,9 +62,13 @@ export class LockStore {
     return row ? row.remaining : null;
   }
 
-  /** Ends this acquisition's lease (a no-op when it already ended or was taken over). */
-  async release(key: LockKey, fencingToken: number): Promise<void> {
-    await this.db.query(this.sql.release, [key.sessionId, key.resource, key.owner, fencingToken]);
+  /**
+   * Ends this acquisition's lease. Returns false when there was no live lease of it to
+   * end (it ran out, was taken over, or its session is gone): nothing is changed then.
+   */
+  async release(key: LockKey, fencingToken: number): Promise<boolean> {
+    const rows = await this.db.query(this.sql.release, [key.sessionId, key.resource, key.owner, fencingToken]);
+    return rows.length > 0;
   }
 
   /** Ends any live lease `key.owner` has on the lock, whatever its token. */

@@ -1,6 +1,7 @@
 import type { Pool, PoolClient, QueryResultRow } from 'pg';
 import { DataSource } from 'typeorm';
 import type { ResolvedSessionOptions } from '../options/resolved-options.js';
+import { isStatementError, notCommitted } from './commit-outcome.js';
 import { CHECK_SCHEMA_SQL, createSchemaStatements, DDL_LOCK_SQL } from './schema.sql.js';
 import { TableNames } from './table-names.js';
 
@@ -60,11 +61,38 @@ export class SessionDatabase {
     return this.pool.options;
   }
 
-  /** Runs one statement on any pooled connection and returns its rows. */
+  /**
+   * Runs one statement on any pooled connection and returns its rows. A failure to get
+   * a connection is marked as certainly not committed (see `commit-outcome.ts`), so a
+   * caller can tell it from a connection lost after the statement was sent.
+   */
   async query<R extends QueryResultRow = QueryResultRow>(statement: Statement | string, values?: unknown[]): Promise<R[]> {
     const config = typeof statement === 'string' ? { text: statement, values } : { name: statement.name, text: statement.text, values };
-    const result = await this.pool.query<R>(config);
-    return result.rows;
+    let client: PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (err) {
+      throw notCommitted(err);
+    }
+    // As in pg's own Pool.query: an idle-looking client whose socket fails mid-query
+    // emits 'error'; without a listener that would crash the process.
+    let failed: unknown;
+    const onError = (err: Error) => {
+      failed = err;
+    };
+    client.on('error', onError);
+    try {
+      const result = await client.query<R>(config);
+      return result.rows;
+    } catch (err) {
+      failed ??= isStatementError(err) ? undefined : err;
+      throw err;
+    } finally {
+      client.removeListener('error', onError);
+      // A connection that failed is destroyed, not returned; one whose statement
+      // PostgreSQL refused is fine and goes back to the pool.
+      client.release(failed instanceof Error ? failed : failed === undefined ? undefined : new Error(String(failed)));
+    }
   }
 
   /**
@@ -72,7 +100,12 @@ export class SessionDatabase {
    * `begin` is the statement that opens it (it may also set transaction-local settings).
    */
   async transaction<T>(fn: (tx: Transaction) => Promise<T>, begin = 'BEGIN'): Promise<T> {
-    const client = await this.pool.connect();
+    let client: PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (err) {
+      throw notCommitted(err);
+    }
     let broken: unknown;
     // A checked-out client has no error listener; without one, a connection the server
     // drops mid-transaction would emit an unhandled 'error' and crash the process.
@@ -80,16 +113,24 @@ export class SessionDatabase {
       broken = err;
     };
     client.on('error', onError);
+    let committing = false;
     try {
       await client.query(begin);
       const result = await fn(new Transaction(client));
+      committing = true;
       await client.query('COMMIT');
       return result;
     } catch (err) {
-      try {
-        await client.query('ROLLBACK');
-      } catch (rollbackError) {
-        broken = rollbackError; // the connection is unusable: destroy it rather than return it
+      if (!committing) {
+        // COMMIT was never sent: whatever happened, the server rolls the transaction back.
+        notCommitted(err);
+        try {
+          await client.query('ROLLBACK');
+        } catch (rollbackError) {
+          broken = rollbackError; // the connection is unusable: destroy it rather than return it
+        }
+      } else if (!isStatementError(err)) {
+        broken ??= err; // lost during COMMIT: the outcome is unknown, and the connection is unusable
       }
       throw err;
     } finally {

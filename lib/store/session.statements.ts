@@ -1,5 +1,5 @@
 import type { Statement } from './session-database.js';
-import { attributeTuples, changedSession, live, ms, notifyIdsInChunks, sessionColumns, statementName, ts } from './sql-fragments.js';
+import { attributeTuples, changedSession, live, ms, nodeAccess, notifyIdsInChunks, sessionAlive, sessionColumns, statementName, ts } from './sql-fragments.js';
 import type { TableNames } from './table-names.js';
 
 /** Every SQL statement of the session store for one deployment. */
@@ -84,19 +84,24 @@ export function sessionStatements(t: TableNames) {
      * $7 include_inactivity (null: keep), $8 notify on success, $9 notify on a failed check.
      * Per attribute (flattened, with the 1-based update index): $10-$13 set (index, key,
      * value, expiry ms), $14-$16 checked (index, key, version read; 0 = absent),
-     * $17-$18 deleted (index, key). $19 channel, $20 sender node id.
+     * $17-$18 deleted (index, key). $19 channel, $20 sender node id. Per update again:
+     * $21 the latest access the node knows of (ms, or null). $22 the idle limit (ms).
+     *
+     * As in the single form: a session expired by either rule (the node's access
+     * counted, capped at the database clock) is not found, and an inserted attribute
+     * gets the session's new version (no ABA for `checkAttributeVersion`).
      */
     updateBatch: {
       name: name('update_batch'),
       text: `WITH u AS (
-               SELECT * FROM unnest($1::uuid[], $2::boolean[], $3::int[], $4::boolean[], $5::text[], $6::float8[], $7::boolean[], $8::boolean[], $9::boolean[])
-                 WITH ORDINALITY AS u(id, check_version, expected, group_changed, group_id, expires, incl, notify_ok, notify_fail, i)
+               SELECT * FROM unnest($1::uuid[], $2::boolean[], $3::int[], $4::boolean[], $5::text[], $6::float8[], $7::boolean[], $8::boolean[], $9::boolean[], $21::float8[])
+                 WITH ORDINALITY AS u(id, check_version, expected, group_changed, group_id, expires, incl, notify_ok, notify_fail, access, i)
              ), snap AS (
                SELECT s.id, s.version FROM ${t.sessions} s WHERE s.id = ANY($1::uuid[])
              ), cur AS (
-               SELECT s.id, s.version FROM ${t.sessions} s
-                WHERE s.id = ANY($1::uuid[]) AND s.expires_at > now()
-                ORDER BY s.id FOR UPDATE
+               SELECT s.id, s.version FROM ${t.sessions} s JOIN u ON u.id = s.id
+                WHERE s.id = ANY($1::uuid[]) AND ${sessionAlive('s', 'u.access', '$22')}
+                ORDER BY s.id FOR UPDATE OF s
              ), chk AS (
                SELECT c.i, min(c.key) AS key
                  FROM unnest($14::int[], $15::text[], $16::int[]) AS c(i, key, ver)
@@ -105,13 +110,13 @@ export function sessionStatements(t: TableNames) {
                 WHERE coalesce(a.version, 0) <> c.ver
                 GROUP BY c.i
              ), ok AS (
-               SELECT u.i, u.id FROM u JOIN cur ON cur.id = u.id JOIN snap ON snap.id = u.id
+               SELECT u.i, u.id, cur.version + 1 AS next_version FROM u JOIN cur ON cur.id = u.id JOIN snap ON snap.id = u.id
                 WHERE cur.version = snap.version
                   AND (NOT u.check_version OR cur.version = u.expected)
                   AND NOT EXISTS (SELECT 1 FROM chk WHERE chk.i = u.i)
              ), up AS (
                INSERT INTO ${t.attributes} AS a (session_id, key, value, expires_at, version)
-               SELECT ok.id, v.key, v.value, ${ts('v.exp')}, 1
+               SELECT ok.id, v.key, v.value, ${ts('v.exp')}, ok.next_version
                  FROM unnest($10::int[], $11::text[], $12::text[], $13::float8[]) AS v(i, key, value, exp)
                  JOIN ok ON ok.i = v.i
                ON CONFLICT (session_id, key) DO UPDATE
@@ -127,7 +132,8 @@ export function sessionStatements(t: TableNames) {
                       updated_at = now(),
                       group_id = CASE WHEN u.group_changed THEN u.group_id ELSE x.group_id END,
                       expires_at = coalesce(${ts('u.expires')}, x.expires_at),
-                      include_inactivity = coalesce(u.incl, x.include_inactivity)
+                      include_inactivity = coalesce(u.incl, x.include_inactivity),
+                      last_accessed = greatest(x.last_accessed, ${nodeAccess('u.access')})
                  FROM ok JOIN u ON u.i = ok.i
                 WHERE x.id = ok.id
                RETURNING x.*
@@ -160,10 +166,14 @@ export function sessionStatements(t: TableNames) {
               ORDER BY u.i`,
     },
 
-    /** $1 id → locks the session row (transactions that must see its latest attributes). */
+    /**
+     * Locks the session row (transactions that must see its latest attributes), if it
+     * is neither expired nor idle too long. $1 id, $2 the latest access this node knows
+     * of (ms, or null), $3 the idle limit (ms).
+     */
     lockSession: {
       name: name('lock_session'),
-      text: `SELECT id FROM ${t.sessions} WHERE id = $1 AND expires_at > now() FOR UPDATE`,
+      text: `SELECT x.id FROM ${t.sessions} x WHERE x.id = $1 AND ${sessionAlive('x', '$2', '$3')} FOR UPDATE`,
     },
 
     /**
@@ -245,7 +255,8 @@ export function sessionStatements(t: TableNames) {
     },
 
     /**
-     * Writes accumulated last-access times; never moves one backwards.
+     * Writes accumulated last-access times; never moves one backwards, and never past
+     * the database's `now()` (a node clock running ahead would delay idle expiry).
      * $1 ids (sorted, so concurrent flushes lock rows in one order), $2 access times ms.
      */
     flushLastAccess: {
@@ -254,7 +265,7 @@ export function sessionStatements(t: TableNames) {
       text: `WITH locked AS (
                SELECT s.id FROM ${t.sessions} s WHERE s.id = ANY($1::uuid[]) ORDER BY s.id FOR NO KEY UPDATE
              )
-             UPDATE ${t.sessions} x SET last_accessed = greatest(x.last_accessed, ${ts('p.at')})
+             UPDATE ${t.sessions} x SET last_accessed = greatest(x.last_accessed, ${nodeAccess('p.at')})
                FROM unnest($1::uuid[], $2::float8[]) AS p(id, at), locked
               WHERE x.id = p.id AND locked.id = p.id`,
     },

@@ -10,7 +10,8 @@ import {
 } from './session-record.js';
 import { sessionStatements, type SessionStatements } from './session.statements.js';
 import { singleUpdateStatements, type SingleUpdateShape } from './single-update.statements.js';
-import { WriteBatcher } from './update-batcher.js';
+import { isStatementError } from './commit-outcome.js';
+import { WriteBatcher, type BatchOutcome } from './update-batcher.js';
 
 /** What {@link SessionStore.update} writes. */
 export interface UpdateCommand {
@@ -30,6 +31,8 @@ export interface UpdateCommand {
   includeInactivity: boolean | null;
   notifyOnSuccess: boolean;
   notifyOnFailure: boolean;
+  /** The latest access of the session this node knows of (epoch ms), or null: it counts for idle expiry. */
+  lastAccess: number | null;
   /** The state the caller read; the new state is this plus the update, unless someone else changed it meanwhile. */
   base: SessionSnapshot;
 }
@@ -41,7 +44,9 @@ export type UpdateResult =
   | { kind: 'version-conflict' }
   | { kind: 'attribute-conflict'; key: string }
   /** The statement's snapshot was older than the row it locked: nothing written, run it again. */
-  | { kind: 'retry' };
+  | { kind: 'retry' }
+  /** Committed, but the returned row could not be turned into a snapshot: read the session again. */
+  | { kind: 'committed-unreadable'; cause: unknown };
 
 /** What {@link SessionStore.create} writes. */
 export interface CreateCommand {
@@ -95,6 +100,8 @@ export class SessionStore {
     private readonly db: SessionDatabase,
     /** Sender id put in the notifications this store's statements send. */
     private readonly nodeId: string,
+    /** `inactivityDuration`: writes refuse a session idle for longer. */
+    private readonly inactivity: number,
   ) {
     this.sql = sessionStatements(db.tables);
     this.singleUpdate = singleUpdateStatements(db.tables);
@@ -134,25 +141,49 @@ export class SessionStore {
    * alone, in that transaction. The caller runs it again on `'retry'`.
    */
   update(cmd: UpdateCommand, tx?: Transaction): Promise<UpdateResult> {
-    if (tx) return this.updateBatch([cmd], tx).then(([result]) => result!);
+    if (tx) return this.runSingle(cmd, tx);
     return this.batcher.submit(cmd);
   }
 
-  private async updateBatch(commands: UpdateCommand[], tx?: Transaction): Promise<UpdateResult[]> {
+  /**
+   * Writes a batch from the batcher. One command runs as the single-update statement;
+   * several as one batch statement. When PostgreSQL refuses the batch statement (bad
+   * input that got past validation), nothing was written: each command then runs on
+   * its own, so only the guilty one fails. A connection failure fails them all, since
+   * it hit them all (and after COMMIT was sent, may have committed them all).
+   */
+  private async updateBatch(commands: UpdateCommand[]): Promise<Array<BatchOutcome<UpdateResult>>> {
+    if (commands.length === 1) return [await settle(this.runSingle(commands[0]!))];
+    let rows: UpdateRow[];
+    try {
+      rows = await this.retryDeadlock(() =>
+        this.db.transaction((tx) => tx.query<UpdateRow>(this.sql.updateBatch, updateBatchParameters(commands, this.channel, this.nodeId, this.inactivity)), this.sql.beginWithGenericPlans.text),
+      );
+    } catch (err) {
+      if (!isStatementError(err)) throw err;
+      return Promise.all(commands.map((cmd) => settle(this.runSingle(cmd))));
+    }
+    // Committed: each row is decoded on its own, so one odd row cannot fail the others.
+    const outcomes: Array<BatchOutcome<UpdateResult>> = commands.map(() => ({ ok: false, error: new Error('nestjs-pg-session: the batch update returned no row for this update.') }));
+    for (const row of rows) outcomes[row.i - 1] = { ok: true, value: decodeUpdate(row, commands[row.i - 1]!) };
+    return outcomes;
+  }
+
+  /** One update in the single-update statement (in `tx` when given). */
+  private async runSingle(cmd: UpdateCommand, tx?: Transaction): Promise<UpdateResult> {
+    const statement = this.singleUpdate({ checks: cmd.checkedKeys.length > 0, deletes: cmd.deleteKeys.length > 0 });
+    const values = singleUpdateParameters(cmd, this.channel, this.nodeId, this.inactivity);
+    const rows = tx ? await tx.query<UpdateRow>(statement, values) : await this.retryDeadlock(() => this.db.query<UpdateRow>(statement, values));
+    return decodeUpdate(rows[0]!, cmd);
+  }
+
+  /** Runs `fn` again when a deadlock with a multi-row delete elsewhere rolled it back whole. */
+  private async retryDeadlock<T>(fn: () => Promise<T>): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       try {
-        if (commands.length === 1) {
-          const cmd = commands[0]!;
-          const statement = this.singleUpdate({ checks: cmd.checkedKeys.length > 0, deletes: cmd.deleteKeys.length > 0 });
-          const rows = await (tx ?? this.db).query<UpdateRow>(statement, singleUpdateParameters(cmd, this.channel, this.nodeId));
-          return [updateResult(rows[0]!, cmd)];
-        }
-        const values = updateBatchParameters(commands, this.channel, this.nodeId);
-        const rows = await this.db.transaction((batchTx) => batchTx.query<UpdateRow>(this.sql.updateBatch, values), this.sql.beginWithGenericPlans.text);
-        return rows.map((row) => updateResult(row, commands[row.i - 1]!));
+        return await fn();
       } catch (err) {
-        // A deadlock with a multi-row delete elsewhere rolled the statement back whole.
-        if (tx || (err as { code?: string }).code !== DEADLOCK || attempt >= 2) throw err;
+        if ((err as { code?: string }).code !== DEADLOCK || attempt >= 2) throw err;
       }
     }
   }
@@ -166,9 +197,11 @@ export class SessionStore {
     newId: string,
     payload: string,
     before: (tx: Transaction) => Promise<void>,
+    /** The latest access this node knows of (epoch ms), or null: it counts for idle expiry. */
+    lastAccess: number | null,
   ): Promise<SessionSnapshot | null> {
     return this.db.transaction(async (tx) => {
-      const locked = await tx.query(this.sql.lockSession, [oldId]);
+      const locked = await tx.query(this.sql.lockSession, [oldId, lastAccess, this.inactivity]);
       if (locked.length === 0) return null;
       await before(tx);
       const [row] = await tx.query<SessionRow & { attrs: AttributeTuple[] }>(this.sql.regenerate, [oldId, newId, this.channel, payload]);
@@ -247,12 +280,33 @@ export class SessionStore {
 }
 
 /** The parameters of the single-update statement. */
-function singleUpdateParameters(cmd: UpdateCommand, channel: string, nodeId: string): unknown[] {
+function singleUpdateParameters(cmd: UpdateCommand, channel: string, nodeId: string, inactivity: number): unknown[] {
   return [
     cmd.id, cmd.checkVersion, cmd.expectedVersion, cmd.checkedKeys, cmd.checkedVersions,
     cmd.setKeys, cmd.setValues, cmd.setExpiries, cmd.deleteKeys, cmd.groupChanged, cmd.groupId,
     cmd.expiresAt, cmd.includeInactivity, channel, nodeId, cmd.notifyOnSuccess, cmd.notifyOnFailure,
+    cmd.lastAccess, inactivity,
   ];
+}
+
+/** A promise's outcome as a value (for the batcher's per-command results). */
+function settle<R>(promise: Promise<R>): Promise<BatchOutcome<R>> {
+  return promise.then(
+    (value) => ({ ok: true, value }),
+    (error: unknown) => ({ ok: false, error }),
+  );
+}
+
+/**
+ * Reads one update's outcome from its row. The write is committed when a row says
+ * so; if its row cannot be decoded, the caller learns it committed and re-reads.
+ */
+function decodeUpdate(row: UpdateRow, cmd: UpdateCommand): UpdateResult {
+  try {
+    return updateResult(row, cmd);
+  } catch (cause) {
+    return { kind: 'committed-unreadable', cause };
+  }
 }
 
 /** The written attributes as stored: values and expiries from the command, versions from the database. */
@@ -265,7 +319,7 @@ function writtenTuples(cmd: UpdateCommand, versions: ReadonlyArray<[string, numb
 }
 
 /** Flattens a batch of updates into the array parameters of `updateBatch`. */
-function updateBatchParameters(commands: UpdateCommand[], channel: string, nodeId: string): unknown[] {
+function updateBatchParameters(commands: UpdateCommand[], channel: string, nodeId: string, inactivity: number): unknown[] {
   const ids: string[] = [];
   const checkVersion: boolean[] = [];
   const expected: number[] = [];
@@ -275,6 +329,7 @@ function updateBatchParameters(commands: UpdateCommand[], channel: string, nodeI
   const incl: Array<boolean | null> = [];
   const notifyOk: boolean[] = [];
   const notifyFail: boolean[] = [];
+  const access: Array<number | null> = [];
   const setIdx: number[] = [], setKeys: string[] = [], setValues: string[] = [], setExp: Array<number | null> = [];
   const chkIdx: number[] = [], chkKeys: string[] = [], chkVers: number[] = [];
   const delIdx: number[] = [], delKeys: string[] = [];
@@ -289,6 +344,7 @@ function updateBatchParameters(commands: UpdateCommand[], channel: string, nodeI
     incl.push(cmd.includeInactivity);
     notifyOk.push(cmd.notifyOnSuccess);
     notifyFail.push(cmd.notifyOnFailure);
+    access.push(cmd.lastAccess);
     cmd.setKeys.forEach((key, k) => {
       setIdx.push(i);
       setKeys.push(key);
@@ -308,6 +364,7 @@ function updateBatchParameters(commands: UpdateCommand[], channel: string, nodeI
   return [
     ids, checkVersion, expected, groupChanged, groupIds, expires, incl, notifyOk, notifyFail,
     setIdx, setKeys, setValues, setExp, chkIdx, chkKeys, chkVers, delIdx, delKeys, channel, nodeId,
+    access, inactivity,
   ];
 }
 

@@ -1,5 +1,5 @@
 import type { Statement } from './session-database.js';
-import { changedSession, live, ms, statementName, ts, writtenVersions } from './sql-fragments.js';
+import { changedSession, live, ms, nodeAccess, sessionAlive, statementName, ts, writtenVersions } from './sql-fragments.js';
 import type { TableNames } from './table-names.js';
 
 /** The parts an update uses besides setting attributes; each combination is its own prepared statement. */
@@ -32,8 +32,16 @@ export interface SingleUpdateShape {
  * (0 = absent when read), $6 set keys, $7 values, $8 expiries ms, $9 deleted keys,
  * $10 group changed, $11 group id, $12 new expires_at ms (null: keep),
  * $13 include_inactivity (null: keep), $14 channel, $15 sender node id,
- * $16 notify on success, $17 notify when a check failed. Every shape takes the same
+ * $16 notify on success, $17 notify when a check failed, $18 the latest access this
+ * node knows of (ms, or null), $19 the idle limit (ms). Every shape takes the same
  * values; the one without checks requires $4 and $5 empty.
+ *
+ * A session expired by either rule is not found (nothing written, nothing revived);
+ * the node's known access counts, capped at the database clock, and is folded into
+ * `last_accessed`. An attribute the update inserts (new, or deleted and set again)
+ * gets the session's new version, which it cannot have had before: every attribute
+ * version is at most the session version of its write, so `checkAttributeVersion`
+ * cannot be fooled by a delete and re-create in between (ABA).
  */
 function singleUpdate(t: TableNames, shape: SingleUpdateShape): Statement {
   const suffix = `${shape.checks ? '_chk' : ''}${shape.deletes ? '_del' : ''}`;
@@ -53,22 +61,23 @@ function singleUpdate(t: TableNames, shape: SingleUpdateShape): Statement {
   return {
     name: statementName(t, `update${suffix}`),
     text: `WITH snap AS (
-               SELECT version FROM ${t.sessions} WHERE id = $1 AND expires_at > now()
+               SELECT version FROM ${t.sessions} x WHERE x.id = $1 AND ${sessionAlive('x', '$18', '$19')}
              ${chk}), s AS (
                UPDATE ${t.sessions} x
                   SET version = x.version + 1,
                       updated_at = now(),
                       group_id = CASE WHEN $10::boolean THEN $11::text ELSE x.group_id END,
                       expires_at = coalesce(${ts('$12')}, x.expires_at),
-                      include_inactivity = coalesce($13::boolean, x.include_inactivity)
-                WHERE x.id = $1 AND x.expires_at > now()
+                      include_inactivity = coalesce($13::boolean, x.include_inactivity),
+                      last_accessed = greatest(x.last_accessed, ${nodeAccess('$18')})
+                WHERE x.id = $1 AND ${sessionAlive('x', '$18', '$19')}
                   AND x.version = (SELECT version FROM snap)
                   AND (NOT $2::boolean OR x.version = $3::int)
                   ${shape.checks ? 'AND NOT EXISTS (SELECT 1 FROM chk)' : 'AND cardinality($4::text[]) + cardinality($5::int[]) = 0'}
                RETURNING x.*
              ), up AS (
                INSERT INTO ${t.attributes} AS a (session_id, key, value, expires_at, version)
-               SELECT s.id, v.key, v.value, ${ts('v.exp')}, 1
+               SELECT s.id, v.key, v.value, ${ts('v.exp')}, s.version
                  FROM s, unnest($6::text[], $7::text[], $8::float8[]) AS v(key, value, exp)
                ON CONFLICT (session_id, key) DO UPDATE
                  SET value = EXCLUDED.value, expires_at = EXCLUDED.expires_at, version = a.version + 1

@@ -19,6 +19,22 @@ export const sessionColumns = (alias: string) =>
 export const attributeTuples = (source: string) =>
   `(SELECT coalesce(json_agg(json_build_array(x.key, x.value, ${ms('x.expires_at')}, x.version)), '[]'::json) FROM (${source}) x)`;
 
+/**
+ * An access time reported by a node (epoch ms parameter, may be null), never later
+ * than the database's `now()`: a node whose clock runs ahead cannot push a session's
+ * idle deadline into the future.
+ */
+export const nodeAccess = (param: string) => `least(${ts(param)}, now())`;
+
+/**
+ * The session row `alias` is neither expired nor idle too long, on the database clock,
+ * counting the latest access the writing node knows of (`accessParam`, epoch ms or
+ * null) besides the stored one. `inactivityParam`: the idle limit in ms.
+ */
+export const sessionAlive = (alias: string, accessParam: string, inactivityParam: string) =>
+  `(${alias}.expires_at > now() AND (NOT ${alias}.include_inactivity
+     OR greatest(${alias}.last_accessed, ${nodeAccess(accessParam)}) > now() - ${inactivityParam}::float8 * interval '1 millisecond'))`;
+
 /** Live (not expired) attributes, as seen by the database clock. */
 export const live = (alias: string) => `(${alias}.expires_at IS NULL OR ${alias}.expires_at > now())`;
 

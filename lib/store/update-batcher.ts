@@ -1,21 +1,31 @@
+/** One command's own outcome inside a batch: a result, or an error that is that command's alone. */
+export type BatchOutcome<R> = { ok: true; value: R } | { ok: false; error: unknown };
+
 /**
  * Coalesces concurrent writes: while `maxInFlight` batches are being written, new
  * commands wait and then go together as the next batch (one statement, one
  * transaction, one WAL flush). With nothing in flight a command is sent at once, so
- * a lone write pays no extra latency. Two commands for the same key never share a
- * batch (they would see the same snapshot); they keep their order.
+ * a lone write pays no extra latency.
+ *
+ * Commands for the same key keep their order: one never shares a batch with another
+ * for its key (they would see the same snapshot), nor is it sent while an earlier one
+ * for its key is still in flight. Each command gets its own outcome: `write` reports
+ * per command, so one bad command fails only its own caller; a rejection of `write`
+ * itself fails the whole batch.
  */
 export class WriteBatcher<C extends { readonly id: string }, R> {
   private queue: Array<{ command: C; resolve: (result: R) => void; reject: (error: unknown) => void }> = [];
   private inFlight = 0;
+  /** Keys of the commands in batches being written. */
+  private readonly busy = new Set<string>();
 
   constructor(
-    private readonly write: (commands: C[]) => Promise<R[]>,
+    private readonly write: (commands: C[]) => Promise<Array<BatchOutcome<R>>>,
     private readonly maxInFlight: number,
     private readonly maxBatch: number,
   ) {}
 
-  /** Queues one command; resolves with its own result, or rejects with its batch's error. */
+  /** Queues one command; resolves with its own result, or rejects with its own (or its batch's) error. */
   submit(command: C): Promise<R> {
     return new Promise<R>((resolve, reject) => {
       this.queue.push({ command, resolve, reject });
@@ -27,23 +37,31 @@ export class WriteBatcher<C extends { readonly id: string }, R> {
     while (this.inFlight < this.maxInFlight && this.queue.length > 0) {
       const batch: typeof this.queue = [];
       const rest: typeof this.queue = [];
-      const ids = new Set<string>();
+      // Keys seen in this pass, taken or held back: a later command for a key waits
+      // behind an earlier one in the queue as well as behind one in flight.
+      const seen = new Set<string>();
       for (const item of this.queue) {
-        if (batch.length < this.maxBatch && !ids.has(item.command.id)) {
-          ids.add(item.command.id);
-          batch.push(item);
-        } else {
-          rest.push(item);
-        }
+        const id = item.command.id;
+        if (batch.length < this.maxBatch && !seen.has(id) && !this.busy.has(id)) batch.push(item);
+        else rest.push(item);
+        seen.add(id);
       }
+      if (batch.length === 0) return; // everything queued waits for a key in flight
       this.queue = rest;
       this.inFlight++;
+      for (const item of batch) this.busy.add(item.command.id);
       this.write(batch.map((item) => item.command))
         .then(
-          (results) => batch.forEach((item, i) => item.resolve(results[i]!)),
+          (outcomes) =>
+            batch.forEach((item, i) => {
+              const outcome = outcomes[i]!;
+              if (outcome.ok) item.resolve(outcome.value);
+              else item.reject(outcome.error);
+            }),
           (error: unknown) => batch.forEach((item) => item.reject(error)),
         )
         .finally(() => {
+          for (const item of batch) this.busy.delete(item.command.id);
           this.inFlight--;
           this.pump();
         });

@@ -42,6 +42,7 @@ export class ListenConnection {
   private stopped = false;
   private started = false;
   private up = false;
+  private connections = 0;
 
   constructor(
     private readonly options: ListenConnectionOptions,
@@ -51,6 +52,15 @@ export class ListenConnection {
   /** Whether LISTEN is active. */
   get isUp(): boolean {
     return this.up;
+  }
+
+  /**
+   * Counts the connections that reached LISTEN. A caller that must know LISTEN stayed
+   * active throughout some work compares it before and after (with {@link isUp}): a
+   * drop and reconnect in between shows as a new generation.
+   */
+  get generation(): number {
+    return this.connections;
   }
 
   /** Connects and LISTENs; rejects when the first connection fails. */
@@ -97,6 +107,7 @@ export class ListenConnection {
       await this.teardown();
       return;
     }
+    this.connections++;
     this.up = true;
     this.startHeartbeat(client);
   }
@@ -140,13 +151,18 @@ export class ListenConnection {
 
   private async reconnect(): Promise<void> {
     if (this.stopped) return;
+    let connected: pg.Client | undefined;
     try {
       await this.connect();
+      connected = this.client;
       if (this.stopped || !this.up) return;
       await this.handlers.onRecovered();
       this.attempts = 0;
     } catch (err) {
       if (this.stopped) return;
+      // This connection dropped during recovery and a newer one is already being
+      // recovered by its own run: leave that one alone.
+      if (connected !== undefined && connected !== this.client) return;
       const client = this.client;
       this.up = false;
       if (client) {

@@ -112,6 +112,8 @@ export class SessionSync implements OnModuleInit, OnApplicationShutdown {
    * the whole cache if a cache-only clear happened meanwhile.
    */
   private async resync(): Promise<void> {
+    // Everything below is valid only if LISTEN stays up on this very connection.
+    const generation = this.connection.generation;
     const epoch = await this.store.cacheEpoch();
     if (epoch !== this.cacheEpoch) this.cache.clear();
     const cached = this.cache.versions();
@@ -120,7 +122,7 @@ export class SessionSync implements OnModuleInit, OnApplicationShutdown {
       const stored = await this.store.versions(batch.map(([id]) => id));
       for (const [id] of batch) this.cache.dropIfVersion(id, stored.get(id));
     }
-    if (!this.connection.isUp) throw new Error('LISTEN connection lost during resync');
+    if (!this.connection.isUp || this.connection.generation !== generation) throw new Error('LISTEN connection lost during resync');
     this.cacheEpoch = epoch;
     this.cache.setServing(true);
     this.state.listening = true;

@@ -50,6 +50,11 @@ export class LastAccessWriter {
     return this.pending.get(id);
   }
 
+  /** Ids with an access not yet handed to a flush (cached entries' stamps not included). */
+  pendingIds(): string[] {
+    return [...this.pending.keys()];
+  }
+
   /** Forgets pending accesses of deleted sessions. */
   forget(ids: Iterable<string>): void {
     for (const id of ids) this.pending.delete(id);
