@@ -55,8 +55,12 @@ const providers: Provider[] = [
   },
   {
     provide: LockStore,
-    inject: [SESSION_DATABASE],
-    useFactory: (db: SessionDatabase) => new LockStore(db),
+    inject: [SESSION_DATABASE, RESOLVED_SESSION_OPTIONS, SessionCache, LastAccessWriter],
+    useFactory: (db: SessionDatabase, options: ResolvedSessionOptions, cache: SessionCache, lastAccess: LastAccessWriter) =>
+      new LockStore(db, options.inactivityDuration, (id) => {
+        const at = Math.max(cache.peek(id)?.lastAccess ?? 0, lastAccess.pendingFor(id) ?? 0);
+        return at > 0 ? at : null;
+      }),
   },
   SyncState,
   SessionSync,

@@ -351,7 +351,7 @@ describe('integrity under outages and hostile input', () => {
   });
 
   describe('5. writes refuse a session that is idle too long', () => {
-    it('update and regenerate of an idle-expired session fail with SessionNotFoundError and revive nothing', async () => {
+    it('update, regenerate and lock() of an idle-expired session fail with SessionNotFoundError and revive nothing', async () => {
       const node = await startNode(db.url, { inactivityDuration: 1000, lastAccessUpdateInterval: 400 });
       const other = await startNode(db.url, { inactivityDuration: 1000, lastAccessUpdateInterval: 400 });
       try {
@@ -362,6 +362,7 @@ describe('integrity under outages and hostile input', () => {
         forUpdate.setAttribute('x', 1);
         await assert.rejects(node.sessions.updateSession(forUpdate), SessionNotFoundError);
         await assert.rejects(node.sessions.regenerateSession(forRegenerate), SessionNotFoundError);
+        await assert.rejects(node.app.get(LockService).createLock(s.id, 'idle').lock(), SessionNotFoundError);
         await assert.rejects(node.sessions.getSession(s.id), SessionNotFoundError);
         await assert.rejects(other.sessions.getSession(s.id), SessionNotFoundError);
         const [{ version, n }] = await db.query<{ version: number; n: number }>(

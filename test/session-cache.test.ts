@@ -35,6 +35,42 @@ describe('SessionCache generations', () => {
     }
   });
 
+  it('an operation begun while not serving (a LISTEN outage) cannot cache after serving resumes', () => {
+    const cache = new SessionCache(10);
+    cache.setServing(false);
+    const read = cache.begin();
+    const write = cache.begin();
+    // Another node's change is missed here; the resync cannot check what is not cached yet.
+    cache.setServing(true);
+    assert.equal(cache.offer(snap(1), read, 0), false, 'a read from the gap');
+    cache.commit(snap(2), write, 0);
+    assert.equal(cache.get('id-1'), undefined, 'a write from the gap');
+    cache.end(read);
+    cache.end(write);
+    const after = cache.begin();
+    assert.equal(cache.offer(snap(2), after, 0), true, 'an operation begun after the resume caches');
+    cache.end(after);
+  });
+
+  it('pruning keeps every stamp a ticket in flight still needs, and drops the rest', () => {
+    const cache = new SessionCache(10);
+    const stamps = () => (cache as unknown as { stamps: Map<string, number> }).stamps.size;
+    const old = cache.begin();
+    cache.invalidateSessions(['id-1']);
+    for (let i = 0; i < 20_000; i++) {
+      const t = cache.begin();
+      cache.invalidateSessions([`other-${i}`]);
+      cache.end(t);
+    }
+    assert.equal(cache.offer(snap(1), old, 0), false, 'the stamp newer than the oldest ticket was kept');
+    const later = cache.begin();
+    cache.end(old);
+    assert.equal(stamps(), 0, 'once the oldest ticket ended, stamps not newer than the next one are dropped');
+    cache.invalidateSessions(['id-1']);
+    assert.equal(cache.offer(snap(1), later, 0), false);
+    cache.end(later);
+  });
+
   it('an invalidation of another session does not stop a read from caching', () => {
     const cache = new SessionCache(10);
     const ticket = cache.begin();

@@ -1,4 +1,4 @@
-import { statementName } from './sql-fragments.js';
+import { sessionAlive, statementName } from './sql-fragments.js';
 import type { TableNames } from './table-names.js';
 
 /** Milliseconds from the database's `now()` until `column` (negative once past), as float8. */
@@ -30,12 +30,14 @@ export function lockStatements(t: TableNames) {
      * acquirers are serialised by the row lock of the primary key.
      * Always returns one row: `session_live` (false: no such unexpired session),
      * and `fencing_token` (text) with `remaining` ms when acquired, else nulls.
-     * $1 session id, $2 resource, $3 owner, $4 lease ms.
+     * A session expired by either rule (the node's latest known access counted) cannot be locked.
+     * $1 session id, $2 resource, $3 owner, $4 lease ms, $5 the latest access of the
+     * session this node knows of (ms, or null), $6 the idle limit (ms).
      */
     acquire: {
       name: name('lock_acquire'),
       text: `WITH s AS (
-               SELECT id FROM ${t.sessions} WHERE id = $1::uuid AND expires_at > now()
+               SELECT x.id FROM ${t.sessions} x WHERE x.id = $1::uuid AND ${sessionAlive('x', '$5', '$6')}
              ), a AS (
                INSERT INTO ${t.locks} AS l (session_id, resource, owner, fencing_token, expires_at)
                SELECT s.id, $2::text, $3::uuid, ${token}, ${fromNow('$4')} FROM s

@@ -34,7 +34,13 @@ const FOREIGN_KEY_VIOLATION = '23503';
 export class LockStore {
   private readonly sql: LockStatements;
 
-  constructor(private readonly db: SessionDatabase) {
+  constructor(
+    private readonly db: SessionDatabase,
+    /** `inactivityDuration`: a session idle for longer cannot be locked. */
+    private readonly inactivity: number,
+    /** The latest access of a session this node knows of (epoch ms), or null. */
+    private readonly knownAccess: (sessionId: string) => number | null = () => null,
+  ) {
     this.sql = lockStatements(db.tables);
   }
 
@@ -42,7 +48,7 @@ export class LockStore {
   async acquire(key: LockKey, lease: number): Promise<AcquireResult> {
     let row: AcquireRow | undefined;
     try {
-      [row] = await this.db.query<AcquireRow>(this.sql.acquire, [key.sessionId, key.resource, key.owner, lease]);
+      [row] = await this.db.query<AcquireRow>(this.sql.acquire, [key.sessionId, key.resource, key.owner, lease, this.knownAccess(key.sessionId), this.inactivity]);
     } catch (err) {
       if ((err as { code?: unknown }).code === FOREIGN_KEY_VIOLATION) return { kind: 'session-not-found' };
       throw err;
