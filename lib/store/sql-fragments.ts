@@ -24,7 +24,8 @@ export const attributeTuples = (source: string) =>
  * than the database's `now()`: a node whose clock runs ahead cannot push a session's
  * idle deadline into the future.
  */
-export const nodeAccess = (param: string) => `least(${ts(param)}, now())`;
+export const nodeAccess = (param: string) => `CASE WHEN ${param}::float8 IS NOT NULL THEN least(${ts(param)}, now()) END`;
+// (`least` skips nulls: without the CASE, "no access known" would read as "accessed now".)
 
 /**
  * The session row `alias` is neither expired nor idle too long, on the database clock,
