@@ -1,9 +1,11 @@
 import 'reflect-metadata';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import type pg from 'pg';
 import { DataSource } from 'typeorm';
 import { SessionModule, SessionService } from '../../lib/index.js';
 import { LastAccessWriter } from '../../lib/workers/last-access.writer.js';
+import { recordStatements } from '../../test/support/statement-counter.js';
 import { keyIndex, type BenchContext, type LastAccessResult } from './common.js';
 
 @Module({})
@@ -12,14 +14,8 @@ class LastAccessBenchModule {}
 /** A real DataSource whose pool counts the statements it is asked to run (as in test/last-access.test.ts). */
 async function countingDataSource(url: string): Promise<{ dataSource: DataSource; count: () => number }> {
   const dataSource = await new DataSource({ type: 'postgres', url, poolSize: 10 }).initialize();
-  const pool = (dataSource.driver as unknown as { master: { query: (...args: unknown[]) => unknown } }).master;
-  let seen = 0;
-  const original = pool.query.bind(pool);
-  pool.query = (...args: unknown[]) => {
-    seen++;
-    return original(...args);
-  };
-  return { dataSource, count: () => seen };
+  const statements = recordStatements((dataSource.driver as unknown as { master: pg.Pool }).master);
+  return { dataSource, count: () => statements().length };
 }
 
 /**
