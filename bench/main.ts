@@ -11,6 +11,7 @@ import { PgSimplePeer } from './peers/connect-pg-simple.js';
 import { RedisPeer } from './peers/connect-redis.js';
 import { startBenchNode, type BenchNode } from './peers/ours.js';
 import { findRedisServer, startRedisServer, type RedisServer } from './peers/redis-server.js';
+import { HandBatchedUpdate } from './peers/hand-batched-update.js';
 import { SqlFloor } from './peers/sql-floor.js';
 import { computeTargets, markdown, writeResults, type BenchResults } from './report.js';
 import type { BenchConfig, BenchContext, LastAccessResult, MemoryResult, TimingRow } from './scenarios/common.js';
@@ -126,7 +127,8 @@ async function main(): Promise<number> {
     await node.sessions.flushLastAccess();
 
     const rows: TimingRow[] = [];
-    const ctx: BenchContext = { smoke, config, data, db, node, floor, pgSimple, redis, redisSkipped, rows, progress };
+    const handBatched = new HandBatchedUpdate(floor.pool);
+    const ctx: BenchContext = { smoke, config, data, db, node, floor, handBatched, pgSimple, redis, redisSkipped, rows, progress };
     if (selected('read-hit')) await readHit(ctx);
     if (selected('read-miss')) await readMiss(ctx);
     if (selected('update')) await update(ctx);

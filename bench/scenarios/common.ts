@@ -4,6 +4,7 @@ import { run, warmUp, type Op, type Sample } from '../harness.js';
 import type { PgSimplePeer } from '../peers/connect-pg-simple.js';
 import type { RedisPeer } from '../peers/connect-redis.js';
 import type { BenchNode } from '../peers/ours.js';
+import type { HandBatchedUpdate } from '../peers/hand-batched-update.js';
 import type { SqlFloor } from '../peers/sql-floor.js';
 
 /** Sizes of one bench run (full or smoke). */
@@ -71,6 +72,8 @@ export interface BenchContext {
   readonly db: BenchDatabase;
   readonly node: BenchNode;
   readonly floor: SqlFloor;
+  /** The batching design's limit for updates, hand-written (on the floor tables). */
+  readonly handBatched: HandBatchedUpdate;
   readonly pgSimple: PgSimplePeer;
   readonly redis: RedisPeer | null;
   /** Why the Redis rows are skipped, or null. */

@@ -31,6 +31,11 @@ export async function update(ctx: BenchContext): Promise<void> {
       note: 'the writes every update must make, without checks or results: what is left above the floor for those',
     },
     {
+      impl: 'reference: the same writes hand-batched (one statement and one NOTIFY per batch, 2 in flight)', role: 'reference',
+      op: (n) => ctx.handBatched.update(data.ids[keyIndex(data, n)]!, navValue(n)),
+      note: "the batching design's limit: concurrent updates coalesced by hand, slot refilled on the next turn, no checks or results",
+    },
+    {
       impl: 'connect-pg-simple set', role: 'peer',
       op: (n) => {
         const i = keyIndex(data, n);

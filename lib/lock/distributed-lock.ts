@@ -95,8 +95,9 @@ export class LeaseLock implements DistributedLock, SuspendableLock {
   async unlock(): Promise<void> {
     if (this.acquiring) await this.acquiring.catch(() => undefined);
     if (this.releasing) {
-      // Share a release in flight, unless lock() re-acquired meanwhile: then release that one too.
-      if (this.state !== 'held') return this.releasing;
+      // A second unlock() while the first is in flight: that one released it, this one holds nothing.
+      if (this.state === 'released') throw new LockNotHeldError(this.sessionId, this.resource);
+      // lock() re-acquired meanwhile: wait for the old release, then release the new acquisition.
       await this.releasing.catch(() => undefined);
     }
     // Never held, or already released by an earlier unlock(): nothing of this object's to release.
@@ -139,7 +140,7 @@ export class LeaseLock implements DistributedLock, SuspendableLock {
 
   /** True once `unlock()` released the last acquisition (so `withLock` has nothing left to release). */
   get releasedByHolder(): boolean {
-    return this.state === 'released' && this.releasing === undefined;
+    return this.state === 'released';
   }
 
   /** @inheritDoc */

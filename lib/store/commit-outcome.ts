@@ -25,8 +25,10 @@ function isConnectionFailure(code: string): boolean {
 
 /** True for an error PostgreSQL sent for a statement: the statement (and its implicit transaction) was rolled back. */
 export function isStatementError(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && !isConnectionFailure(code);
+  // A server error carries a severity; a Node socket error can have a code of the same
+  // shape ('EPIPE') and must not pass for one.
+  const { code, severity } = (err ?? {}) as { code?: unknown; severity?: unknown };
+  return typeof severity === 'string' && typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && !isConnectionFailure(code);
 }
 
 /** What a failed write tells about its commit. */

@@ -283,7 +283,7 @@ export function sessionStatements(t: TableNames) {
       text: `WITH d AS (
                DELETE FROM ${t.sessions}
                 WHERE expires_at <= now()
-                   OR (include_inactivity AND last_accessed <= now() - $1::float8 * interval '1 millisecond')
+                   OR (include_inactivity AND last_accessed + $1::float8 * interval '1 millisecond' <= now())
                RETURNING id
              ), da AS (
                DELETE FROM ${t.attributes} WHERE expires_at <= now() RETURNING session_id

@@ -84,6 +84,8 @@ interface UpdateRow {
 const UPDATE_BATCHES_IN_FLIGHT = 2;
 /** Largest batch: its notification ids still fit in a few payloads. */
 const MAX_UPDATE_BATCH = 64;
+/** An update whose snapshot turned out stale is re-run; this bounds pathological contention. */
+const MAX_STALE_RETRIES = 100;
 /** PostgreSQL's "deadlock detected": the statement was rolled back whole and can run again. */
 const DEADLOCK = '40P01';
 
@@ -153,6 +155,24 @@ export class SessionStore {
    * it hit them all (and after COMMIT was sent, may have committed them all).
    */
   private async updateBatch(commands: UpdateCommand[]): Promise<Array<BatchOutcome<UpdateResult>>> {
+    const outcomes = await this.writeBatch(commands);
+    // A stale snapshot is re-run here, while the batcher still holds the command's key:
+    // re-queued by its caller, it could be overtaken by a later update of that session.
+    return Promise.all(
+      outcomes.map((outcome, i) =>
+        outcome.ok && outcome.value.kind === 'retry' ? settle(this.untilNotStale(commands[i]!)) : outcome,
+      ),
+    );
+  }
+
+  /** Runs the single-update statement until its snapshot was current (bounded: pathological contention). */
+  private async untilNotStale(cmd: UpdateCommand): Promise<UpdateResult> {
+    let result: UpdateResult = { kind: 'retry' };
+    for (let attempt = 0; result.kind === 'retry' && attempt < MAX_STALE_RETRIES; attempt++) result = await this.runSingle(cmd);
+    return result;
+  }
+
+  private async writeBatch(commands: UpdateCommand[]): Promise<Array<BatchOutcome<UpdateResult>>> {
     if (commands.length === 1) return [await settle(this.runSingle(commands[0]!))];
     let rows: UpdateRow[];
     try {

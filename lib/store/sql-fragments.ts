@@ -34,7 +34,9 @@ export const nodeAccess = (param: string) => `CASE WHEN ${param}::float8 IS NOT 
  */
 export const sessionAlive = (alias: string, accessParam: string, inactivityParam: string) =>
   `(${alias}.expires_at > now() AND (NOT ${alias}.include_inactivity
-     OR greatest(${alias}.last_accessed, ${nodeAccess(accessParam)}) > now() - ${inactivityParam}::float8 * interval '1 millisecond'))`;
+     OR greatest(${alias}.last_accessed, ${nodeAccess(accessParam)}) + ${inactivityParam}::float8 * interval '1 millisecond' > now()))`;
+// (Added to the access rather than subtracted from now(): a huge idle limit meaning "never"
+// would take now() below the earliest timestamp and fail the statement.)
 
 /** Live (not expired) attributes, as seen by the database clock. */
 export const live = (alias: string) => `(${alias}.expires_at IS NULL OR ${alias}.expires_at > now())`;

@@ -1,0 +1,75 @@
+import type pg from 'pg';
+import { UPDATED_KEY } from '../data.js';
+
+interface Pending {
+  id: string;
+  value: string;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+/**
+ * The batching design's limit, by hand: concurrent updates coalesced into one
+ * autocommit statement per batch that makes the writes every update must make (upsert
+ * the attribute, bump the session's version, one `pg_notify` for the batch), with two
+ * batches in flight, and a completed batch's slot refilled on the next turn so the
+ * callers it released can queue their next update first. A lone update (nothing in
+ * flight) is sent at once. No checks, no per-update results: what the library's write
+ * path is measured against. Runs on the floor tables (`floor_sessions`,
+ * `floor_attributes`).
+ */
+export class HandBatchedUpdate {
+  private queue: Pending[] = [];
+  private inFlight = 0;
+
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly maxInFlight = 2,
+    private readonly maxBatch = 64,
+  ) {}
+
+  update(id: string, value: unknown): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ id, value: JSON.stringify(value), resolve, reject });
+      if (this.inFlight === 0) this.pump();
+    });
+  }
+
+  private pump(): void {
+    while (this.inFlight < this.maxInFlight && this.queue.length > 0) {
+      const batch = this.queue.splice(0, this.maxBatch);
+      this.inFlight++;
+      this.write(batch)
+        .then(
+          () => batch.forEach((p) => p.resolve()),
+          (err: unknown) => batch.forEach((p) => p.reject(err)),
+        )
+        .finally(() => {
+          this.inFlight--;
+          setImmediate(() => this.pump());
+        });
+    }
+  }
+
+  private async write(batch: Pending[]): Promise<void> {
+    const ids = batch.map((p) => p.id);
+    const r = await this.pool.query({
+      name: 'hand_batched_update',
+      text: `WITH v AS (
+               SELECT * FROM unnest($1::uuid[], $2::text[]) AS v(id, value)
+             ), s AS (
+               UPDATE floor_sessions x SET version = x.version + 1, updated_at = now()
+                 FROM v WHERE x.id = v.id
+               RETURNING x.id, x.version
+             ), a AS (
+               INSERT INTO floor_attributes AS a (session_id, key, value, expires_at, version)
+               SELECT s.id, $3::text, v.value, NULL, s.version FROM s JOIN v ON v.id = s.id
+               ON CONFLICT (session_id, key) DO UPDATE SET value = EXCLUDED.value, version = a.version + 1
+               RETURNING a.session_id
+             )
+             SELECT (SELECT count(*) FROM a)::int AS written, pg_notify('bench_floor_unheard', json_build_object('i', $1::uuid[])::text)`,
+      values: [ids, batch.map((p) => p.value), UPDATED_KEY],
+    });
+    if ((r.rows[0] as { written: number }).written !== batch.length) throw new Error('hand-batched update missed rows');
+  }
+}
