@@ -9,7 +9,7 @@ export interface SessionDecoratorOptions {
    * Inject `undefined` instead of answering 401 when the request has no valid session.
    * @default false
    */
-  optional?: boolean;
+  optional?: boolean | undefined;
 }
 
 /**

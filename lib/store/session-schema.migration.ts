@@ -5,9 +5,9 @@ import { TableNames } from './table-names.js';
 /** Where a migration puts the tables; the same values as the module's options. */
 export interface SessionSchemaMigrationOptions {
   /** @default 'public' */
-  schemaName?: string;
+  schemaName?: string | undefined;
   /** @default '' */
-  tablePrefix?: string;
+  tablePrefix?: string | undefined;
 }
 
 /**
