@@ -24,6 +24,7 @@ export * from './errors/index.js';
 export {
   createSessionSchemaMigration,
   SessionTables1732240000000,
+  sessionSchemaMigrationName,
   type SessionSchemaMigrationOptions,
 } from './store/session-schema.migration.js';
 export { Session, type SessionDecoratorOptions } from './http/session.decorator.js';
