@@ -89,6 +89,6 @@ const providers: Provider[] = [
  */
 @Module({
   providers,
-  exports: [SessionService, SessionNotifications, LockService, SessionCookieService, SessionGuard, RequireAttributeGuard],
+  exports: [SESSION_MODULE_OPTIONS, SessionService, SessionNotifications, LockService, SessionCookieService, SessionGuard, RequireAttributeGuard],
 })
 export class SessionModule extends ConfigurableSessionModule {}
