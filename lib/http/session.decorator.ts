@@ -13,7 +13,7 @@ export interface SessionDecoratorOptions {
 }
 
 /**
- * A session as a caller holds it (see the `Session` interface in the README).
+ * A session as a caller holds it (see the `Session` interface and docs/sessions.md).
  * The same name is the {@link Session} parameter decorator, so
  * `@Session() session: Session` reads as it should.
  *

@@ -29,7 +29,7 @@ export type InitialAttributes<TAttributes extends object = Record<string, unknow
  * never affects the cache or another caller; `SessionService.updateSession` saves it.
  *
  * @typeParam TAttributes - optional map of attribute keys to value types, for typed
- *   `getAttribute` / `setAttribute` (see "Typed attributes" in the README).
+ *   `getAttribute` / `setAttribute` (see "Typed attributes" in docs/sessions.md).
  */
 export interface Session<TAttributes extends object = Record<string, unknown>> {
   readonly id: string;
