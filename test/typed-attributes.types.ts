@@ -29,3 +29,12 @@ const asyncOptions: SessionModuleAsyncOptions = { useClass: OptionsFromConfig, i
 const token: string | symbol = SESSION_MODULE_OPTIONS;
 void asyncOptions;
 void token;
+
+// Without a type argument nothing is inferred from the initial values: an attribute
+// created as an empty array (never[]) can still be set to anything later.
+async function untypedCreate(): Promise<void> {
+  const created = await service.createSession('u', { cart: { value: [] }, step: { value: 1 } });
+  created.setAttribute('cart', ['x']);
+  created.setAttribute('step', 'done');
+}
+void untypedCreate;

@@ -20,8 +20,16 @@ export interface AttributeInput<T = unknown> {
  * `TAttributes` must get a value of its declared type; other keys take any value.
  */
 export type InitialAttributes<TAttributes extends object = Record<string, unknown>> = {
-  [K in keyof TAttributes & string]?: AttributeInput<TAttributes[K]>;
+  [K in keyof NoInference<TAttributes> & string]?: AttributeInput<NoInference<TAttributes>[K]>;
 } & Record<string, AttributeInput>;
+
+/**
+ * `T`, out of reach of type inference: `createSession`'s attribute map comes from an
+ * explicit type argument only, never from the initial values (which would pin each
+ * attribute to its first value's type, `never[]` for an empty array). Works on every
+ * TypeScript version, unlike the built-in `NoInfer` (5.4+).
+ */
+type NoInference<T> = [T][T extends unknown ? 0 : never];
 
 /**
  * A session as a caller holds it: a private view over the committed state that was
