@@ -1,5 +1,5 @@
 // Benchmarks this library against connect-pg-simple, connect-redis and the physical
-// floors, in one run, on one machine. Usage (see README / docs/benchmarks.md):
+// floors, in one run, on one machine. Usage (see docs/performance.md):
 //   npm run bench          full run: prints the table, writes bench/results.json
 //   npm run bench:smoke    tiny sizes, one run (CI): must finish and print the table
 //   npm run bench -- --only=update,invalidation   some scenarios only (results.json untouched)

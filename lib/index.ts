@@ -1,7 +1,13 @@
 export { SessionModule } from './session.module.js';
+export {
+  SESSION_MODULE_OPTIONS,
+  type SessionModuleAsyncOptions,
+  type SessionModuleOptionsFactory,
+  type SessionModuleRootOptions,
+} from './session.module-definition.js';
 export type { SessionModuleOptions, SessionCookieOptions, SessionModuleExtras } from './options/session-module-options.interface.js';
 export { SessionService } from './session/session.service.js';
-export type { AttributeRecord, AttributeInput } from './session/session.interface.js';
+export type { AttributeRecord, AttributeInput, InitialAttributes } from './session/session.interface.js';
 export type {
   CreateSessionOptions,
   GetSessionOptions,
@@ -18,6 +24,7 @@ export * from './errors/index.js';
 export {
   createSessionSchemaMigration,
   SessionTables1732240000000,
+  sessionSchemaMigrationName,
   type SessionSchemaMigrationOptions,
 } from './store/session-schema.migration.js';
 export { Session, type SessionDecoratorOptions } from './http/session.decorator.js';

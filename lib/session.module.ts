@@ -19,7 +19,22 @@ import { SessionSync } from './sync/session-sync.js';
 import { SyncState } from './sync/sync-state.js';
 import { LastAccessWriter } from './workers/last-access.writer.js';
 
+/** Said when `SessionModule` is imported bare (without forRoot), e.g. in a feature module with `isGlobal: false`. */
+const NOT_CONFIGURED =
+  'nestjs-pg-session: SessionModule was imported without forRoot(...) or forRootAsync(...), so it has no options. ' +
+  'Register SessionModule.forRoot(...) once. With `isGlobal: false`, do it in a shared module that re-exports it ' +
+  '(`@Module({ imports: [SessionModule.forRoot(...)], exports: [SessionModule] })`) and import that shared module, ' +
+  'not SessionModule itself, in the modules that need its services.';
+
 const providers: Provider[] = [
+  // forRoot/forRootAsync add their own provider of this token, which replaces this one
+  // (Nest registers a dynamic module's providers after the class's): only a bare import reaches it.
+  {
+    provide: SESSION_MODULE_OPTIONS,
+    useFactory: (): never => {
+      throw new Error(NOT_CONFIGURED);
+    },
+  },
   {
     provide: RESOLVED_SESSION_OPTIONS,
     inject: [SESSION_MODULE_OPTIONS],
@@ -79,6 +94,6 @@ const providers: Provider[] = [
  */
 @Module({
   providers,
-  exports: [SessionService, SessionNotifications, LockService, SessionCookieService, SessionGuard, RequireAttributeGuard],
+  exports: [SESSION_MODULE_OPTIONS, SessionService, SessionNotifications, LockService, SessionCookieService, SessionGuard, RequireAttributeGuard],
 })
 export class SessionModule extends ConfigurableSessionModule {}

@@ -12,7 +12,7 @@ import { StepUpController } from './step-up/step-up.controller.js';
 import { DemoUsersService } from './users/demo-users.service.js';
 import { HomeController } from './web/home.controller.js';
 
-/** The sample application: session module, demo users, and the routes of the README. */
+/** The sample application: session module, demo users, and the routes of docs/sample-app.md. */
 @Module({})
 export class AppModule {
   static forRoot(options: SampleAppOptions): DynamicModule {

@@ -1,6 +1,6 @@
 import { createSampleApp, type SamplePlatform } from './sample-app.js';
 
-// Configuration comes from the environment (see "The sample app" in the README):
+// Configuration comes from the environment (see docs/sample-app.md):
 //   DATABASE_URL     required; `npm run sample` starts an embedded PostgreSQL when unset
 //   PORT             default 3000
 //   HOST             default 127.0.0.1

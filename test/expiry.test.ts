@@ -10,6 +10,8 @@ describe('expiry of sessions and attributes', () => {
   let db: TestDatabase;
   let node: TestNode;
   const INACTIVITY = 400;
+  // Expiries 1.5 s ahead: the steps that must happen before them (create, a cached read)
+  // take longer than 300 ms on a loaded 2-core machine, which made these tests flaky.
 
   before(async () => {
     db = await createTestDatabase();
@@ -23,7 +25,7 @@ describe('expiry of sessions and attributes', () => {
   });
 
   it('an attribute is invisible after its expiresAt and deleted by cleanup; the session stays', async () => {
-    const expiresAt = new Date(Date.now() + 300);
+    const expiresAt = new Date(Date.now() + 1500);
     const s = await node.sessions.createSession('u1', { token: { value: 't', expiresAt }, keep: { value: 1 } }, { includeInactivity: false });
     assert.equal(s.getAttribute('token'), 't');
     assert.equal(s.getAttributeRecord('token')?.expiresAt?.getTime(), expiresAt.getTime());
@@ -47,7 +49,7 @@ describe('expiry of sessions and attributes', () => {
 
   it('an attribute set with expiresAt on update expires the same way', async () => {
     const s = await node.sessions.createSession('u1b', {}, { includeInactivity: false });
-    const expiresAt = new Date(Date.now() + 250);
+    const expiresAt = new Date(Date.now() + 1500);
     s.setAttribute('elevated_access', true, { expiresAt });
     const updated = await node.sessions.updateSession(s);
     assert.equal(updated.getAttribute('elevated_access'), true);
@@ -57,7 +59,7 @@ describe('expiry of sessions and attributes', () => {
   });
 
   it('a session past expiresAt is not found, from the cache and from the database, before any cleanup', async () => {
-    const expiresAt = new Date(Date.now() + 300);
+    const expiresAt = new Date(Date.now() + 1500);
     const s = await node.sessions.createSession('u2', {}, { expiresAt, includeInactivity: false });
     assert.equal((await node.sessions.getSession(s.id)).fromCache, true);
     await waitUntilPast(expiresAt);

@@ -1,4 +1,4 @@
-import { ForbiddenException, Injectable, UnauthorizedException, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { ForbiddenException, Injectable, Optional, UnauthorizedException, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { SessionService } from '../session/session.service.js';
 import type { Session } from '../session/session.interface.js';
@@ -6,6 +6,7 @@ import { REQUIRED_ATTRIBUTES, type AttributeRequirement } from './attribute-requ
 import { jsonEqual } from './json-equal.js';
 import { loadRequestSession } from './request-session.js';
 import { SessionCookieService } from './session-cookie.service.js';
+import { assertSessionModuleReachable } from './session-module-reach.js';
 
 /**
  * Enforces `@RequireAttribute(key, { equals? })` (which applies this guard
@@ -31,11 +32,14 @@ import { SessionCookieService } from './session-cookie.service.js';
  */
 @Injectable()
 export class RequireAttributeGuard implements CanActivate {
+  // @Optional: when SessionModule is out of reach, say how to fix it rather than fail with Nest's message.
   constructor(
     protected readonly reflector: Reflector,
-    protected readonly sessionService: SessionService,
-    protected readonly cookieService: SessionCookieService,
-  ) {}
+    @Optional() protected readonly sessionService: SessionService,
+    @Optional() protected readonly cookieService: SessionCookieService,
+  ) {
+    assertSessionModuleReachable(new.target.name, sessionService, cookieService);
+  }
 
   /** 401 without a session, 403 unless every requirement holds. */
   async canActivate(context: ExecutionContext): Promise<boolean> {

@@ -1,7 +1,8 @@
-import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { Injectable, Optional, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { SessionService } from '../session/session.service.js';
 import { bindRequestSessionSource, type RequestSessionSource } from './request-session.js';
 import { SessionCookieService } from './session-cookie.service.js';
+import { assertSessionModuleReachable } from './session-module-reach.js';
 
 /**
  * Attached by `@Session()` to the handlers that use it: tells the parameter
@@ -13,7 +14,9 @@ import { SessionCookieService } from './session-cookie.service.js';
 export class SessionContextGuard implements CanActivate {
   private readonly source: RequestSessionSource;
 
-  constructor(sessionService: SessionService, cookieService: SessionCookieService) {
+  // @Optional: when SessionModule is out of reach, say how to fix it rather than Nest's message naming this class.
+  constructor(@Optional() sessionService: SessionService, @Optional() cookieService: SessionCookieService) {
+    assertSessionModuleReachable('@Session()', sessionService, cookieService);
     this.source = { sessionService, cookieService };
   }
 

@@ -9,11 +9,11 @@ export interface SessionDecoratorOptions {
    * Inject `undefined` instead of answering 401 when the request has no valid session.
    * @default false
    */
-  optional?: boolean;
+  optional?: boolean | undefined;
 }
 
 /**
- * A session as a caller holds it (see the `Session` interface in the README).
+ * A session as a caller holds it (see the `Session` interface and docs/sessions.md).
  * The same name is the {@link Session} parameter decorator, so
  * `@Session() session: Session` reads as it should.
  *

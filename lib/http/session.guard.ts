@@ -1,8 +1,9 @@
-import { Injectable, UnauthorizedException, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { Injectable, Optional, UnauthorizedException, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { SessionService } from '../session/session.service.js';
 import type { Session } from '../session/session.interface.js';
 import { loadRequestSession } from './request-session.js';
 import { SessionCookieService } from './session-cookie.service.js';
+import { assertSessionModuleReachable } from './session-module-reach.js';
 
 /**
  * Lets a request through only when it carries a valid session: answers 401 when
@@ -27,10 +28,13 @@ import { SessionCookieService } from './session-cookie.service.js';
  */
 @Injectable()
 export class SessionGuard implements CanActivate {
+  // @Optional: when SessionModule is out of reach, say how to fix it rather than fail with Nest's message.
   constructor(
-    protected readonly sessionService: SessionService,
-    protected readonly cookieService: SessionCookieService,
-  ) {}
+    @Optional() protected readonly sessionService: SessionService,
+    @Optional() protected readonly cookieService: SessionCookieService,
+  ) {
+    assertSessionModuleReachable(new.target.name, sessionService, cookieService);
+  }
 
   /** 401 without a valid session; otherwise the answer of {@link SessionGuard.canActivateSession}. */
   async canActivate(context: ExecutionContext): Promise<boolean> {

@@ -4,24 +4,24 @@ import type { DataSource } from 'typeorm';
 /** Cookie settings used by {@link SessionCookieService} and the HTTP decorators. */
 export interface SessionCookieOptions {
   /** Cookie name. @default 'session_id' */
-  name?: string;
+  name?: string | undefined;
   /**
    * HMAC-SHA256 keys. The first signs; every one verifies, so a new key can be put
    * first and the old one kept second during a rotation. None: the cookie holds the
    * bare session id (unsigned).
    * @default []
    */
-  secrets?: string[];
+  secrets?: string[] | undefined;
   /** `Secure` flag. Browsers still accept it on `http://localhost`. @default true */
-  secure?: boolean;
+  secure?: boolean | undefined;
   /** `HttpOnly` flag. @default true */
-  httpOnly?: boolean;
+  httpOnly?: boolean | undefined;
   /** `SameSite` attribute. @default 'lax' */
-  sameSite?: 'strict' | 'lax' | 'none';
+  sameSite?: 'strict' | 'lax' | 'none' | undefined;
   /** `Path` attribute. @default '/' */
-  path?: string;
+  path?: string | undefined;
   /** `Domain` attribute; unset means host-only. */
-  domain?: string;
+  domain?: string | undefined;
 }
 
 /**
@@ -30,56 +30,56 @@ export interface SessionCookieOptions {
  */
 export interface SessionModuleOptions {
   /** `postgres://…` URL; the module creates (and later destroys) its own TypeORM `DataSource`. */
-  connectionString?: string;
+  connectionString?: string | undefined;
   /**
    * An existing, initialised TypeORM `DataSource` with the `postgres` driver (for
    * example injected from `@nestjs/typeorm` in `forRootAsync`). The module never
    * destroys it. Give exactly one of `connectionString` / `dataSource`.
    */
-  dataSource?: DataSource;
+  dataSource?: DataSource | undefined;
   /**
    * Where the dedicated LISTEN connection goes, when it must bypass a pooler
    * (PgBouncer in transaction mode cannot LISTEN). Derived from the main connection when unset.
    */
-  listenConnectionString?: string;
+  listenConnectionString?: string | undefined;
   /** Schema of the tables; must match `^[A-Za-z_][A-Za-z0-9_]*$`. @default 'public' */
-  schemaName?: string;
+  schemaName?: string | undefined;
   /** Prefix of the table names; must match `^[A-Za-z0-9_]*$`. @default '' */
-  tablePrefix?: string;
+  tablePrefix?: string | undefined;
   /** Create schema, tables and indexes at start when missing. @default false */
-  createSchemaIfMissing?: boolean;
+  createSchemaIfMissing?: boolean | undefined;
   /** Sessions kept per user; creating one more removes the least recently accessed. @default 5 */
-  maxSessions?: number;
+  maxSessions?: number | undefined;
   /** Maximum bytes of one attribute's stored JSON form. @default 16384 */
-  maxAttributeLength?: number;
+  maxAttributeLength?: number | undefined;
   /** Absolute lifetime of a new session. @default 30 days */
-  sessionExpiration?: number;
+  sessionExpiration?: number | undefined;
   /** Idle lifetime, for sessions created with `includeInactivity`. @default 48 hours */
-  inactivityDuration?: number;
+  inactivityDuration?: number | undefined;
   /** How often expired sessions and attributes are deleted. @default 1 hour */
-  cleanupInterval?: number;
+  cleanupInterval?: number | undefined;
   /** Sessions held in each node's LRU cache. @default 1000 */
-  cacheSize?: number;
+  cacheSize?: number | undefined;
   /** A cached entry older than this is re-read from the database. @default 48 hours */
-  maxSessionLifetimeInCache?: number;
+  maxSessionLifetimeInCache?: number | undefined;
   /** How often accumulated last-access times are written. @default 10 minutes */
-  lastAccessUpdateInterval?: number;
+  lastAccessUpdateInterval?: number | undefined;
   /** Sessions per batched last-access statement. @default 5000 */
-  lastAccessUpdateBatchSize?: number;
+  lastAccessUpdateBatchSize?: number | undefined;
   /** Tell other nodes to drop their cached copy after an update. @default true */
-  notifyOnUpdates?: boolean;
+  notifyOnUpdates?: boolean | undefined;
   /** Also notify when an update fails its version check (their copy is likely stale). @default false */
-  notifyOnFailedUpdates?: boolean;
+  notifyOnFailedUpdates?: boolean | undefined;
   /** Base delay between LISTEN reconnect attempts (doubled per failure, capped at 30 s). @default 1000 */
-  reconnectInterval?: number;
+  reconnectInterval?: number | undefined;
   /** HTTP cookie settings. */
-  cookie?: SessionCookieOptions;
+  cookie?: SessionCookieOptions | undefined;
   /** Logger. @default a Nest `Logger` with context 'SessionModule' */
-  logger?: LoggerService;
+  logger?: LoggerService | undefined;
 }
 
 /** Extra options of `forRoot` / `forRootAsync` that shape the Nest module itself. */
 export interface SessionModuleExtras {
   /** Register the module globally, so feature modules inject its services without importing it. @default true */
-  isGlobal?: boolean;
+  isGlobal?: boolean | undefined;
 }

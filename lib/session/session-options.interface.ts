@@ -1,35 +1,35 @@
 /** Options of `SessionService.createSession`. */
 export interface CreateSessionOptions {
   /** Group (tenant, account…) of the session, for `deleteAllSessionsByGroupId`. */
-  groupId?: string;
+  groupId?: string | undefined;
   /** Absolute expiry; defaults to now + `sessionExpiration`. */
-  expiresAt?: Date;
+  expiresAt?: Date | undefined;
   /** Whether `inactivityDuration` applies. @default true */
-  includeInactivity?: boolean;
+  includeInactivity?: boolean | undefined;
 }
 
 /** Options of `SessionService.getSession`. */
 export interface GetSessionOptions {
   /** Record this read as an access (written in the next batch, never per request). @default true */
-  updateLastAccess?: boolean;
+  updateLastAccess?: boolean | undefined;
   /** Read the database even when the session is cached. @default false */
-  forceRefresh?: boolean;
+  forceRefresh?: boolean | undefined;
   /** Read the database when the cached version is lower than this. */
-  minVersion?: number;
+  minVersion?: number | undefined;
 }
 
 /** Options of `SessionService.updateSession`. */
 export interface UpdateSessionOptions {
   /** Fail with `SessionConflictError` if the session changed since it was read. @default false */
-  checkVersion?: boolean;
+  checkVersion?: boolean | undefined;
   /** Fail with `SessionConflictError` if an attribute this update writes changed since it was read. @default false */
-  checkAttributeVersion?: boolean;
+  checkAttributeVersion?: boolean | undefined;
   /** Tell other nodes to drop their cached copy. @default true (and the module's `notifyOnUpdates`) */
-  notify?: boolean;
+  notify?: boolean | undefined;
   /** New absolute expiry of the session. */
-  expiresAt?: Date;
+  expiresAt?: Date | undefined;
   /** Change whether `inactivityDuration` applies. */
-  includeInactivity?: boolean;
+  includeInactivity?: boolean | undefined;
 }
 
 /** One entry of `SessionService.listUserSessions`. */

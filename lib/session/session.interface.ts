@@ -8,12 +8,28 @@ export interface AttributeRecord {
   version: number;
 }
 
-/** An attribute given to `createSession`. */
-export interface AttributeInput {
-  value: unknown;
+/** An attribute given to `createSession`; `T` is its value's type. */
+export interface AttributeInput<T = unknown> {
+  value: T;
   /** Hide the attribute after this instant (and let cleanup delete it). */
-  expiresAt?: Date;
+  expiresAt?: Date | undefined;
 }
+
+/**
+ * The initial attributes of `createSession<TAttributes>`: a key declared in
+ * `TAttributes` must get a value of its declared type; other keys take any value.
+ */
+export type InitialAttributes<TAttributes extends object = Record<string, unknown>> = {
+  [K in keyof NoInference<TAttributes> & string]?: AttributeInput<NoInference<TAttributes>[K]>;
+} & Record<string, AttributeInput>;
+
+/**
+ * `T`, out of reach of type inference: `createSession`'s attribute map comes from an
+ * explicit type argument only, never from the initial values (which would pin each
+ * attribute to its first value's type, `never[]` for an empty array). Works on every
+ * TypeScript version, unlike the built-in `NoInfer` (5.4+).
+ */
+type NoInference<T> = [T][T extends unknown ? 0 : never];
 
 /**
  * A session as a caller holds it: a private view over the committed state that was
@@ -21,7 +37,7 @@ export interface AttributeInput {
  * never affects the cache or another caller; `SessionService.updateSession` saves it.
  *
  * @typeParam TAttributes - optional map of attribute keys to value types, for typed
- *   `getAttribute` / `setAttribute` (see "Typed attributes" in the README).
+ *   `getAttribute` / `setAttribute` (see "Typed attributes" in docs/sessions.md).
  */
 export interface Session<TAttributes extends object = Record<string, unknown>> {
   readonly id: string;
@@ -57,9 +73,9 @@ export interface Session<TAttributes extends object = Record<string, unknown>> {
    * @throws TypeError when JSON cannot round-trip the value, or the key or expiry is invalid.
    * @throws AttributeTooLargeError when the JSON form exceeds `maxAttributeLength` bytes.
    */
-  setAttribute<K extends keyof TAttributes & string>(key: K, value: TAttributes[K], options?: { expiresAt?: Date }): void;
+  setAttribute<K extends keyof TAttributes & string>(key: K, value: TAttributes[K], options?: { expiresAt?: Date | undefined }): void;
   /** Keys outside `TAttributes` (a typed key must get a value of its declared type). */
-  setAttribute<K extends string>(key: K extends keyof TAttributes ? never : K, value: unknown, options?: { expiresAt?: Date }): void;
+  setAttribute<K extends string>(key: K extends keyof TAttributes ? never : K, value: unknown, options?: { expiresAt?: Date | undefined }): void;
   /** Removes an attribute on this object (saved by `updateSession`). */
   deleteAttribute(key: string): void;
   /** Marks this object unusable for `updateSession` (it then throws `SessionInvalidatedError`). */

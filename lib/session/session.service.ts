@@ -29,7 +29,7 @@ import type {
   SessionStats,
   UpdateSessionOptions,
 } from './session-options.interface.js';
-import type { AttributeInput, Session } from './session.interface.js';
+import type { AttributeInput, InitialAttributes, Session } from './session.interface.js';
 import { SessionView } from './session-view.js';
 
 /** An update whose snapshot turned out stale is re-run; this bounds pathological contention. */
@@ -82,7 +82,7 @@ export class SessionService implements OnModuleInit, BeforeApplicationShutdown {
    * @throws TypeError for an invalid user id, attribute, group id or option.
    * @throws AttributeTooLargeError when an attribute exceeds `maxAttributeLength`.
    */
-  createSession<TAttributes extends object = Record<string, unknown>>(userId: string, attributes?: Record<string, AttributeInput>, options?: CreateSessionOptions): Promise<Session<TAttributes>>;
+  createSession<TAttributes extends object = Record<string, unknown>>(userId: string, attributes?: InitialAttributes<TAttributes>, options?: CreateSessionOptions): Promise<Session<TAttributes>>;
   async createSession(userId: string, attributes: Record<string, AttributeInput> = {}, options: CreateSessionOptions = {}): Promise<Session> {
     assertIdentifier(userId, 'userId');
     const groupId = options.groupId ?? null;
