@@ -222,3 +222,55 @@ describe('the same race with connect-pg-simple loses keys', () => {
     }
   });
 });
+
+describe('touch and rolling expiry cost no statement until the batched flush', () => {
+  let node: ExpressStoreNode;
+
+  before(async () => {
+    node = await startExpressStoreNode(db.url, { session: { rolling: true } });
+  });
+
+  after(async () => {
+    await node?.close();
+  });
+
+  it('N requests of a logged-in session: zero statements on the pool, then one flush moves last_accessed', async () => {
+    const client = new HttpClient(node.url);
+    await client.post('/login', { username: 'alice', password: 'secret' });
+    await client.get('/peek');
+    await node.sessions.flushLastAccess();
+    const rowId = frameworkRowId(sidOf(client));
+    const [before] = await db.query<{ last_accessed: Date; expires_at: Date }>(`SELECT last_accessed, expires_at FROM sessions WHERE id = $1`, [rowId]);
+
+    const pool = (node.dataSource.driver as unknown as { master: pg.Pool }).master;
+    let statements = 0;
+    const count = () => statements++;
+    pool.on('acquire', count);
+    try {
+      for (let i = 0; i < 25; i++) {
+        const res = await client.get('/peek');
+        assert.equal(res.body.user, 'u-alice');
+        assert.ok(res.setCookies.some((c) => c.name === 'connect.sid'), 'rolling: the cookie is sent again');
+      }
+      assert.equal(statements, 0, 'reads from the cache, touches recorded in memory');
+      await node.sessions.flushLastAccess();
+      assert.ok(statements >= 1, 'the flush writes');
+    } finally {
+      pool.off('acquire', count);
+    }
+    const [after] = await db.query<{ last_accessed: Date; expires_at: Date }>(`SELECT last_accessed, expires_at FROM sessions WHERE id = $1`, [rowId]);
+    assert.ok(after!.last_accessed > before!.last_accessed);
+    assert.equal(after!.expires_at.getTime(), before!.expires_at.getTime(), 'far from expiry: not moved');
+  });
+
+  it('the stored expiry moves (one write) once less than half the cookie maxAge is left', async () => {
+    const client = new HttpClient(node.url);
+    await client.get('/me');
+    const rowId = frameworkRowId(sidOf(client));
+    await db.query(`UPDATE sessions SET expires_at = now() + interval '20 minutes' WHERE id = $1`, [rowId]);
+    await node.sessions.clearEntireCache();
+    await client.get('/peek');
+    const [row] = await db.query<{ expires_at: Date }>(`SELECT expires_at FROM sessions WHERE id = $1`, [rowId]);
+    assert.ok(row!.expires_at.getTime() > Date.now() + 50 * 60 * 1000, 'moved to about now + maxAge (1 h)');
+  });
+});
