@@ -28,8 +28,13 @@ export interface LoadedSession {
   readonly base: SessionBase;
 }
 
+/**
+ * Passport's `data.passport.user` (passport, @nestjs/passport); @fastify/passport keeps
+ * the serialized user as `data.passport` itself, which counts too.
+ */
 const defaultUserIdOf = (data: Record<string, unknown>): string | number | null => {
   const passport = data.passport;
+  if (typeof passport === 'string' || typeof passport === 'number') return passport;
   if (typeof passport !== 'object' || passport === null) return null;
   const user = (passport as { user?: unknown }).user;
   return typeof user === 'string' || typeof user === 'number' ? user : null;

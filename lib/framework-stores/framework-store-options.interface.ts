@@ -2,8 +2,9 @@
 export interface FrameworkStoreOptions {
   /**
    * The user a session belongs to, from its data; `null`/`undefined` for none.
-   * Default: Passport's `data.passport?.user` when it is a string or a number (a
-   * Passport app that serializes users to objects passes its own function).
+   * Default: Passport's `data.passport?.user` when it is a string or a number, or
+   * `data.passport` itself when that is a string or a number (how @fastify/passport
+   * keeps it). A Passport app that serializes users to objects passes its own function.
    */
   userIdOf?: (data: Record<string, unknown>) => string | number | null | undefined;
 }
