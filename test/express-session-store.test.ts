@@ -10,6 +10,7 @@ import { useTestDatabase } from './support/database.js';
 import { startExpressStoreNode, type ExpressStoreNode } from './support/framework-apps.js';
 import { heardChange } from './support/http-apps.js';
 import { HttpClient } from './support/http-client.js';
+import { countStatements, countUndisturbed } from './support/pool-statements.js';
 import { waitUntilPast } from './support/wait.js';
 
 const db = useTestDatabase();
@@ -242,22 +243,16 @@ describe('touch and rolling expiry cost no statement until the batched flush', (
     const rowId = frameworkRowId(sidOf(client));
     const [before] = await db.query<{ last_accessed: Date; expires_at: Date }>(`SELECT last_accessed, expires_at FROM sessions WHERE id = $1`, [rowId]);
 
-    const pool = (node.dataSource.driver as unknown as { master: pg.Pool }).master;
-    let statements = 0;
-    const count = () => statements++;
-    pool.on('acquire', count);
-    try {
+    const during = await countUndisturbed(node.dataSource, node, async () => {
       for (let i = 0; i < 25; i++) {
         const res = await client.get('/peek');
         assert.equal(res.body.user, 'u-alice');
         assert.ok(res.setCookies.some((c) => c.name === 'connect.sid'), 'rolling: the cookie is sent again');
       }
-      assert.equal(statements, 0, 'reads from the cache, touches recorded in memory');
-      await node.sessions.flushLastAccess();
-      assert.ok(statements >= 1, 'the flush writes');
-    } finally {
-      pool.off('acquire', count);
-    }
+    });
+    assert.equal(during.statements, 0, `reads from the cache, touches recorded in memory; statements from:\n${during.stacks.join('\n')}`);
+    const flush = await countStatements(node.dataSource, node, () => node.sessions.flushLastAccess());
+    assert.ok(flush.statements >= 1, 'the flush writes');
     const [after] = await db.query<{ last_accessed: Date; expires_at: Date }>(`SELECT last_accessed, expires_at FROM sessions WHERE id = $1`, [rowId]);
     assert.ok(after!.last_accessed > before!.last_accessed);
     assert.equal(after!.expires_at.getTime(), before!.expires_at.getTime(), 'far from expiry: not moved');

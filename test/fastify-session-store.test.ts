@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import type pg from 'pg';
 import { SessionNotifications } from '../lib/index.js';
 import { FRAMEWORK_STORE_GROUP_ID, frameworkRowId } from '../lib/fastify-session.js';
 import { useTestDatabase } from './support/database.js';
 import { startFastifyStoreNode, type FastifyStoreNode } from './support/fastify-store-app.js';
 import { heardChange } from './support/http-apps.js';
 import { HttpClient } from './support/http-client.js';
+import { countStatements, countUndisturbed } from './support/pool-statements.js';
 import { waitUntilPast } from './support/wait.js';
 
 const db = useTestDatabase();
@@ -101,22 +101,16 @@ describe('FastifySessionStore with @fastify/session and @fastify/passport, two n
     await a.sessions.flushLastAccess();
     const rowId = frameworkRowId(sidOf(client));
     const [before] = await db.query<{ last_accessed: Date }>(`SELECT last_accessed FROM sessions WHERE id = $1`, [rowId]);
-    const pool = (a.dataSource.driver as unknown as { master: pg.Pool }).master;
-    let statements = 0;
-    const count = () => statements++;
-    pool.on('acquire', count);
-    try {
+    const during = await countUndisturbed(a.dataSource, a, async () => {
       for (let i = 0; i < 25; i++) {
         const res = await client.get('/peek');
         assert.equal(res.body.user, 'u-alice');
         assert.ok(res.setCookies.some((c) => c.name === 'sessionId'), 'rolling: the cookie is sent again');
       }
-      assert.equal(statements, 0);
-      await a.sessions.flushLastAccess();
-      assert.ok(statements >= 1);
-    } finally {
-      pool.off('acquire', count);
-    }
+    });
+    assert.equal(during.statements, 0, `statements from:\n${during.stacks.join('\n')}`);
+    const flush = await countStatements(a.dataSource, a, () => a.sessions.flushLastAccess());
+    assert.ok(flush.statements >= 1, 'the flush writes');
     const [after] = await db.query<{ last_accessed: Date }>(`SELECT last_accessed FROM sessions WHERE id = $1`, [rowId]);
     assert.ok(after!.last_accessed > before!.last_accessed);
   });
