@@ -184,6 +184,19 @@ describe('ExpressSessionStore with express-session and Passport, two nodes', () 
     assert.equal((await a.sessions.getSession(service.id)).getAttribute('x'), 1, 'other sessions untouched');
   });
 
+  it('set under the id of an expired session not yet cleaned up: the new data replaces it', { timeout: 20_000 }, async () => {
+    const sid = `expired-${Date.now()}`;
+    const cookie = (ms: number) => ({ originalMaxAge: ms, expires: new Date(Date.now() + ms).toISOString(), path: '/', httpOnly: true });
+    const set = promisify(a.store.set.bind(a.store)) as (sid: string, data: unknown) => Promise<void>;
+    await set(sid, { cookie: cookie(300), n: 1 });
+    const [row] = await db.query<{ expires_at: Date }>(`SELECT expires_at FROM sessions WHERE id = $1`, [frameworkRowId(sid)]);
+    await waitUntilPast(row!.expires_at);
+    assert.equal(await promisify(a.store.get.bind(a.store))(sid), null);
+    await set(sid, { cookie: cookie(60_000), n: 2 });
+    const data = (await promisify(b.store.get.bind(b.store))(sid)) as unknown as { n: number };
+    assert.equal(data.n, 2);
+  });
+
   it('store errors go to the callback', async () => {
     const err = await new Promise<unknown>((resolve) => a.store.set('', { cookie: {} } as never, resolve));
     assert.ok(err instanceof TypeError);

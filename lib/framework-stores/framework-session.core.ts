@@ -83,7 +83,7 @@ export class FrameworkSessionCore {
     const next = encodeData(data, this.privateKey);
     const life = cookieLifetime(data[COOKIE_KEY]);
     const userId = this.userOf(data);
-    if (base === undefined || base.rowId !== rowId) {
+    for (let attempt = 0; base === undefined || base.rowId !== rowId; attempt++) {
       const created = await this.sessions.createSessionWithId(rowId, userId ?? '', decodeData(next), {
         groupId: FRAMEWORK_STORE_GROUP_ID,
         expiresAt: life.expiresAt,
@@ -94,8 +94,13 @@ export class FrameworkSessionCore {
       // The id exists (created meanwhile, or this request's read is unknown here): the data
       // replaces what is stored, key by key.
       const current = await this.read(rowId, false);
-      if (current === null) return this.set(sid, data, undefined);
-      base = loaded(current).base;
+      if (current !== null) {
+        base = loaded(current).base;
+      } else {
+        // Taken by a row no read returns (expired, not yet cleaned up): the new data replaces it.
+        if (attempt >= 2) throw new Error(`Could not store session data under row ${rowId}: the id stays taken by an unreadable session.`);
+        await this.sessions.deleteSession(rowId);
+      }
     }
     return this.write(base, next, life, userId);
   }
