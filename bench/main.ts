@@ -15,6 +15,7 @@ import { HandBatchedUpdate } from './peers/hand-batched-update.js';
 import { SqlFloor } from './peers/sql-floor.js';
 import { computeTargets, markdown, writeResults, type BenchResults } from './report.js';
 import type { BenchConfig, BenchContext, LastAccessResult, MemoryResult, TimingRow } from './scenarios/common.js';
+import { expressSessionRequest } from './scenarios/express-session.js';
 import { invalidation } from './scenarios/invalidation.js';
 import { lastAccess } from './scenarios/last-access.js';
 import { memory } from './scenarios/memory.js';
@@ -73,7 +74,7 @@ async function forEachIndex(count: number, inFlight: number, op: (i: number) => 
 
 /** Scenarios given with `--only=a,b` (for working on one of them); all by default. */
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
-const SCENARIOS = ['read-hit', 'read-miss', 'update', 'create', 'invalidation', 'last-access', 'memory'];
+const SCENARIOS = ['read-hit', 'read-miss', 'update', 'create', 'invalidation', 'last-access', 'memory', 'express-session'];
 const unknown = only?.filter((name) => !SCENARIOS.includes(name)) ?? [];
 if (unknown.length > 0) throw new Error(`unknown scenario(s) ${unknown.join(', ')}; known: ${SCENARIOS.join(', ')}`);
 function selected(scenario: string): boolean {
@@ -134,6 +135,7 @@ async function main(): Promise<number> {
     if (selected('update')) await update(ctx);
     if (selected('create')) await create(ctx);
     if (selected('invalidation')) await invalidation(ctx);
+    if (selected('express-session')) await expressSessionRequest(ctx);
     const last: LastAccessResult | null = selected('last-access') ? await lastAccess(ctx) : null;
     await node.close();
     node = undefined;

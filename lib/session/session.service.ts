@@ -382,6 +382,106 @@ export class SessionService implements OnModuleInit, BeforeApplicationShutdown {
     };
   }
 
+  // ---- Internal hooks of the framework stores (lib/framework-stores); not public API ----
+
+  /**
+   * Creates a session under `id` (a framework store's hashed session id) with the given
+   * attribute values; `userId` '' is a session of no user, which no user's `maxSessions`
+   * counts. Returns null when a session with that id exists already.
+   * @internal
+   */
+  async createSessionWithId(
+    id: string,
+    userId: string,
+    values: Record<string, unknown>,
+    options: { groupId: string | null; expiresAt: number | null; includeInactivity: boolean },
+  ): Promise<Session | null> {
+    if (userId !== '') assertIdentifier(userId, 'userId');
+    const keys: string[] = [];
+    const encoded: string[] = [];
+    for (const [key, value] of Object.entries(values)) {
+      assertAttributeKey(key);
+      keys.push(key);
+      encoded.push(encodeAttribute(key, value, this.maxAttributeLength));
+    }
+    const pending = userId === '' ? { ids: [], times: [] } : this.pendingAccessesOf(userId);
+    const ticket = this.cache.begin();
+    try {
+      const created = await this.store
+        .createIfAbsent({
+          id, userId, groupId: options.groupId, expiresAt: options.expiresAt, defaultLifetime: this.options.sessionExpiration,
+          includeInactivity: options.includeInactivity, keys, values: encoded, expiries: keys.map(() => null),
+          pendingIds: pending.ids, pendingTimes: pending.times, maxSessions: this.options.maxSessions,
+        })
+        .catch((err: unknown) =>
+          failedWrite(err, `creation of session ${id}`, () => (userId === '' ? this.cache.invalidateSessions([id]) : this.cache.invalidateUsers([userId]))),
+        );
+      if (created === null) return null;
+      if (created.evicted.length > 0) {
+        this.invalidator.apply({ type: 'sessions', ids: created.evicted });
+        this.lastAccess.forget(created.evicted);
+      }
+      this.cache.commit(created.snapshot, ticket, created.snapshot.lastAccessed);
+      return this.view(created.snapshot, false, created.snapshot.lastAccessed);
+    } finally {
+      this.cache.end(ticket);
+    }
+  }
+
+  /**
+   * Saves `session`'s pending changes (and `expiresAt`) and gives the session to
+   * `userId`, in one transaction that also applies the user's `maxSessions`. Returns the
+   * new state (read back from the database).
+   * @throws SessionNotFoundError when the session is gone.
+   * @internal
+   */
+  async assignSessionUser(session: Session, userId: string, expiresAt?: Date): Promise<Session> {
+    assertIdentifier(userId, 'userId');
+    const view = this.ownView(session);
+    const cmd = view.isModified || expiresAt !== undefined ? this.updateCommand(view, { notify: false, expiresAt }) : null;
+    const pending = this.pendingAccessesOf(userId);
+    const result = await this.store.assignUser(view.id, userId, cmd, this.options.maxSessions, pending.ids, pending.times).catch((err: unknown) =>
+      failedWrite(err, `assignment of session ${view.id} to user ${JSON.stringify(userId)}`, () => {
+        this.cache.invalidateSessions([view.id]);
+        this.cache.invalidateUsers([userId]);
+      }),
+    );
+    // Its owner changed under every cached copy (the statement notified the other nodes).
+    this.cache.invalidateSessions([view.id]);
+    if (result === null) throw new SessionNotFoundError(view.id);
+    if (result.evicted.length > 0) {
+      this.invalidator.apply({ type: 'sessions', ids: result.evicted });
+      this.lastAccess.forget(result.evicted);
+    }
+    return this.getSession(view.id, { updateLastAccess: false });
+  }
+
+  /** Live sessions of a group, counted in the database. @internal */
+  countGroupSessions(groupId: string): Promise<number> {
+    assertIdentifier(groupId, 'groupId');
+    return this.store.countGroup(groupId, this.inactivity);
+  }
+
+  /** The live attributes (JSON text) of a group's live sessions, by session id. @internal */
+  groupSessionAttributes(groupId: string): Promise<Map<string, Array<[string, string]>>> {
+    assertIdentifier(groupId, 'groupId');
+    return this.store.groupAttributes(groupId, this.inactivity);
+  }
+
+  /** This node's latest known accesses of a user's sessions (for the eviction order). */
+  private pendingAccessesOf(userId: string): { ids: string[]; times: number[] } {
+    const ids: string[] = [];
+    const times: number[] = [];
+    for (const id of this.cache.userSessionIds(userId)) {
+      const at = Math.max(this.cache.peek(id)?.lastAccess ?? 0, this.lastAccess.pendingFor(id) ?? 0);
+      if (at > 0) {
+        ids.push(id);
+        times.push(at);
+      }
+    }
+    return { ids, times };
+  }
+
   private async load(id: string, options: GetSessionOptions | undefined): Promise<Session> {
     if (options?.minVersion !== undefined && !Number.isFinite(options.minVersion)) {
       throw new TypeError('minVersion must be a number.');

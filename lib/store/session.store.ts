@@ -11,6 +11,7 @@ import {
 import { sessionStatements, type SessionStatements } from './session.statements.js';
 import { singleUpdateStatements, type SingleUpdateShape } from './single-update.statements.js';
 import { isStatementError } from './commit-outcome.js';
+import { frameworkSessionStatements, type FrameworkSessionStatements } from './framework-session.statements.js';
 import { WriteBatcher, type BatchOutcome } from './update-batcher.js';
 
 /** What {@link SessionStore.update} writes. */
@@ -88,6 +89,8 @@ const MAX_UPDATE_BATCH = 64;
 const MAX_STALE_RETRIES = 100;
 /** PostgreSQL's "deadlock detected": the statement was rolled back whole and can run again. */
 const DEADLOCK = '40P01';
+/** PostgreSQL's "unique violation" (a framework store's id taken already). */
+const UNIQUE_VIOLATION = '23505';
 
 /**
  * Every database operation of the session store, each one statement or one
@@ -296,6 +299,82 @@ export class SessionStore {
   async versions(ids: string[]): Promise<Map<string, number>> {
     const rows = await this.db.query<{ id: string; version: number }>(this.sql.versions, [ids]);
     return new Map(rows.map((r) => [r.id, r.version]));
+  }
+
+  // ---- Framework stores (express-session, @fastify/session); see framework-session.statements.ts ----
+
+  private frameworkSql: FrameworkSessionStatements | undefined;
+  private get framework(): FrameworkSessionStatements {
+    return (this.frameworkSql ??= frameworkSessionStatements(this.db.tables));
+  }
+
+  /**
+   * Like {@link create} under an id the caller chose; `userId` '' means a session of no
+   * user (no eviction). Returns null when a session with that id exists already.
+   */
+  async createIfAbsent(cmd: CreateCommand): Promise<{ snapshot: SessionSnapshot; evicted: string[] } | null> {
+    if (cmd.userId === '') {
+      const rows = await this.db.query<SessionRow & { attrs: AttributeTuple[] }>(this.framework.createAnonymous, [
+        cmd.id, cmd.groupId, cmd.expiresAt, cmd.defaultLifetime, cmd.includeInactivity, cmd.keys, cmd.values, cmd.expiries,
+      ]);
+      const row = rows[0];
+      return row ? { snapshot: toSnapshot(row, attributesFromTuples(row.attrs)), evicted: [] } : null;
+    }
+    try {
+      return await this.create(cmd);
+    } catch (err) {
+      if ((err as { code?: string }).code === UNIQUE_VIOLATION) return null;
+      throw err;
+    }
+  }
+
+  /**
+   * Gives a session to `userId` in one transaction holding the user's lock: first `cmd`
+   * (the pending attribute changes, if any), then the owner change, the eviction of the
+   * user's sessions beyond `maxSessions` and the notification. Returns the evicted ids,
+   * or null when the session is gone.
+   */
+  async assignUser(
+    id: string,
+    userId: string,
+    cmd: UpdateCommand | null,
+    maxSessions: number,
+    pendingIds: string[],
+    pendingTimes: number[],
+  ): Promise<{ evicted: string[] } | null> {
+    return this.db.transaction(async (tx) => {
+      await tx.query(this.sql.lockUser, [`${this.db.tables.deploymentKey}:user:${userId}`]);
+      if (cmd !== null) {
+        for (let attempt = 0; ; attempt++) {
+          const result = await this.update(cmd, tx);
+          if (result.kind === 'ok' || result.kind === 'committed-unreadable') break;
+          if (result.kind === 'not-found') return null;
+          if (result.kind !== 'retry' || attempt >= 100) throw new Error(`Could not write session ${id} before giving it to its user (${result.kind}).`);
+        }
+      }
+      const [row] = await tx.query<{ id: string; evicted: string[] }>(this.framework.assignUser, [
+        id, userId, maxSessions - 1, pendingIds, pendingTimes, this.channel, this.nodeId,
+      ]);
+      return row ? { evicted: row.evicted } : null;
+    });
+  }
+
+  /** Live sessions of a group (`inactivity` ms is the idle limit of those that count it). */
+  async countGroup(groupId: string, inactivity: number): Promise<number> {
+    const [row] = await this.db.query<{ n: number }>(this.framework.countGroup, [groupId, inactivity]);
+    return row!.n;
+  }
+
+  /** Live attributes of a group's live sessions, grouped by session id (ids in order). */
+  async groupAttributes(groupId: string, inactivity: number): Promise<Map<string, Array<[string, string]>>> {
+    const rows = await this.db.query<{ id: string; key: string; value: string }>(this.framework.groupAttributes, [groupId, inactivity]);
+    const sessions = new Map<string, Array<[string, string]>>();
+    for (const row of rows) {
+      let list = sessions.get(row.id);
+      if (list === undefined) sessions.set(row.id, (list = []));
+      list.push([row.key, row.value]);
+    }
+    return sessions;
   }
 }
 
