@@ -2,10 +2,11 @@
 export type BatchOutcome<R> = { ok: true; value: R } | { ok: false; error: unknown };
 
 /**
- * Coalesces concurrent writes: while `maxInFlight` batches are being written, new
- * commands wait and then go together as the next batch (one statement, one
- * transaction, one WAL flush). With nothing in flight a command is sent at once, so
- * a lone write pays no extra latency.
+ * Coalesces concurrent writes: while batches are being written, new commands wait and
+ * then go together as the next batch (one statement, one transaction, one WAL flush),
+ * up to `maxInFlight` batches at a time. With nothing in flight a command is sent at
+ * once, so a lone write pays no extra latency; otherwise the next batch leaves on the
+ * next turn of the event loop, with everything submitted until then.
  *
  * Commands for the same key keep their order: one never shares a batch with another
  * for its key (they would see the same snapshot), nor is it sent while an earlier one
@@ -29,6 +30,20 @@ export class WriteBatcher<C extends { readonly id: string }, R> {
   submit(command: C): Promise<R> {
     return new Promise<R>((resolve, reject) => {
       this.queue.push({ command, resolve, reject });
+      // Alone: sent at once. Otherwise sent on the next turn, with whatever else was
+      // submitted in this one: a batch of one pays a whole commit for one update.
+      if (this.inFlight === 0) this.pump();
+      else this.schedulePump();
+    });
+  }
+
+  private scheduled = false;
+
+  private schedulePump(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
       this.pump();
     });
   }
@@ -63,7 +78,9 @@ export class WriteBatcher<C extends { readonly id: string }, R> {
         .finally(() => {
           for (const item of batch) this.busy.delete(item.command.id);
           this.inFlight--;
-          this.pump();
+          // Refilled on the next turn: the callers this batch just released queue their
+          // next updates first, so they go together instead of one by one.
+          this.schedulePump();
         });
     }
   }
