@@ -1,6 +1,7 @@
 import type { Pool, PoolClient, QueryResultRow } from 'pg';
 import { DataSource } from 'typeorm';
 import type { ResolvedSessionOptions } from '../options/resolved-options.js';
+import { detectTransactionPooler } from './pooler-detection.js';
 import { CHECK_SCHEMA_SQL, createSchemaStatements, DDL_LOCK_SQL } from './schema.sql.js';
 import { TableNames } from './table-names.js';
 
@@ -11,11 +12,23 @@ export interface Statement {
 }
 
 /**
+ * The `pg` query config of a statement: named only when named statements are on, so that
+ * behind a transaction pooler every statement is an unnamed one (parsed, bound and run
+ * in one round trip, never left on a server connection for the next client to trip on).
+ */
+function queryConfig(statement: Statement | string, values: unknown[] | undefined, named: boolean) {
+  if (typeof statement === 'string') return { text: statement, values };
+  return named ? { name: statement.name, text: statement.text, values } : { text: statement.text, values };
+}
+
+/**
  * The module's access to PostgreSQL: the `pg` pool behind a TypeORM `DataSource`
  * (its own, or the user's), used directly so hot statements skip TypeORM's layers.
  */
 export class SessionDatabase {
   private closed = false;
+  /** Whether statements go as named prepared statements (see the `preparedStatements` option). */
+  private named = true;
 
   private constructor(
     readonly dataSource: DataSource,
@@ -46,6 +59,7 @@ export class SessionDatabase {
     }
     const db = new SessionDatabase(dataSource, pool, owns, tables);
     try {
+      await db.choosePreparedStatements(options);
       if (options.createSchemaIfMissing) await db.createSchema();
       else await db.assertSchema();
     } catch (err) {
@@ -55,6 +69,11 @@ export class SessionDatabase {
     return db;
   }
 
+  /** Whether statements go as named prepared statements (after the start probe). */
+  get namedStatements(): boolean {
+    return this.named;
+  }
+
   /** Connection settings of the pool, to derive the dedicated LISTEN connection from. */
   get poolOptions(): Pool['options'] {
     return this.pool.options;
@@ -62,8 +81,7 @@ export class SessionDatabase {
 
   /** Runs one statement on any pooled connection and returns its rows. */
   async query<R extends QueryResultRow = QueryResultRow>(statement: Statement | string, values?: unknown[]): Promise<R[]> {
-    const config = typeof statement === 'string' ? { text: statement, values } : { name: statement.name, text: statement.text, values };
-    const result = await this.pool.query<R>(config);
+    const result = await this.pool.query<R>(queryConfig(statement, values, this.named));
     return result.rows;
   }
 
@@ -82,7 +100,7 @@ export class SessionDatabase {
     client.on('error', onError);
     try {
       await client.query(begin);
-      const result = await fn(new Transaction(client));
+      const result = await fn(new Transaction(client, this.named));
       await client.query('COMMIT');
       return result;
     } catch (err) {
@@ -108,6 +126,35 @@ export class SessionDatabase {
     if (this.closed) return;
     this.closed = true;
     if (this.ownsDataSource && this.dataSource.isInitialized) await this.dataSource.destroy();
+  }
+
+  /**
+   * Resolves `preparedStatements`, probing for a transaction pooler when `'auto'` needs the
+   * answer or when the LISTEN connection would be derived from the main one.
+   * @throws Error naming `listenConnectionString` when the main connection goes through a
+   *   transaction pooler and no direct LISTEN connection was given.
+   */
+  private async choosePreparedStatements(options: ResolvedSessionOptions): Promise<void> {
+    const mode = options.preparedStatements;
+    if (mode !== 'auto' && options.listenConnectionString !== undefined) {
+      this.named = mode;
+      return;
+    }
+    const pooled = await detectTransactionPooler(this.pool);
+    if (pooled && options.listenConnectionString === undefined) {
+      throw new Error(
+        'nestjs-pg-session: the main connection goes through a pooler in transaction mode (its server backend changes ' +
+          'between transactions), where LISTEN would miss notifications: set option "listenConnectionString" to a direct ' +
+          'connection to PostgreSQL (see docs/pooler.md).',
+      );
+    }
+    this.named = mode === 'auto' ? !pooled : mode;
+    if (pooled && mode === 'auto') {
+      options.logger.log?.(
+        'The main connection goes through a pooler in transaction mode: using unnamed statements ' +
+          '(with PgBouncer >= 1.21 and max_prepared_statements > 0, set preparedStatements: true to keep named ones).',
+      );
+    }
   }
 
   private async createSchema(): Promise<void> {
@@ -137,11 +184,13 @@ export class SessionDatabase {
 
 /** One connection inside {@link SessionDatabase.transaction}. */
 export class Transaction {
-  constructor(private readonly client: PoolClient) {}
+  constructor(
+    private readonly client: PoolClient,
+    private readonly named: boolean,
+  ) {}
 
   async query<R extends QueryResultRow = QueryResultRow>(statement: Statement | string, values?: unknown[]): Promise<R[]> {
-    const config = typeof statement === 'string' ? { text: statement, values } : { name: statement.name, text: statement.text, values };
-    const result = await this.client.query<R>(config);
+    const result = await this.client.query<R>(queryConfig(statement, values, this.named));
     return result.rows;
   }
 }
