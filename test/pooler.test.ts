@@ -292,7 +292,9 @@ describe('finding a transaction pooler at start', () => {
         assert.equal(node.app.get<SessionDatabase>(SESSION_DATABASE).namedStatements, named, what);
         const said = node.logger.lines.some((l) => /pooler in transaction mode: using unnamed statements/.test(l.message));
         assert.equal(said, what === 'auto through transaction mode', `${what}: the log line`);
-        // Every choice works for a create / read / update round trip.
+        // Each choice works for a create / read / update round trip (named statements behind a
+        // transaction pooler without max_prepared_statements are what this test file shows failing).
+        if (what === 'true through transaction mode') continue;
         const s = await node.sessions.createSession(`u-${what}`, { v: { value: 1 } });
         const read = await node.sessions.getSession(s.id, { forceRefresh: true });
         read.setAttribute('v', 2);
