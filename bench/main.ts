@@ -3,6 +3,8 @@
 //   npm run bench          full run: prints the table, writes bench/results.json
 //   npm run bench:smoke    tiny sizes, one run (CI): must finish and print the table
 //   npm run bench -- --only=update,invalidation   some scenarios only (results.json untouched)
+//   npm run bench -- --only=read-miss,update --prepared-statements=both   adds rows of a second library
+//                                                 node with unnamed statements (what a transaction pooler costs)
 import 'reflect-metadata';
 import { cpus } from 'node:os';
 import { expressSessionFor, makeDataSet } from './data.js';
@@ -77,6 +79,16 @@ const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.
 const SCENARIOS = ['read-hit', 'read-miss', 'update', 'create', 'invalidation', 'last-access', 'memory', 'express-session'];
 const unknown = only?.filter((name) => !SCENARIOS.includes(name)) ?? [];
 if (unknown.length > 0) throw new Error(`unknown scenario(s) ${unknown.join(', ')}; known: ${SCENARIOS.join(', ')}`);
+/**
+ * `--prepared-statements=true|false|auto`: the library node's `preparedStatements` option;
+ * `both`: the node as by default plus a second one with unnamed statements, timed in the same runs.
+ */
+const preparedFlag = process.argv.find((a) => a.startsWith('--prepared-statements='))?.slice('--prepared-statements='.length);
+if (preparedFlag !== undefined && !['true', 'false', 'auto', 'both'].includes(preparedFlag)) {
+  throw new Error(`--prepared-statements must be true, false, auto or both, got ${preparedFlag}`);
+}
+const preparedStatements: 'auto' | boolean = preparedFlag === 'true' ? true : preparedFlag === 'false' ? false : 'auto';
+if (preparedFlag !== undefined && only === undefined) throw new Error('--prepared-statements is for runs of some scenarios (--only=...), which leave bench/results.json as it was');
 function selected(scenario: string): boolean {
   return only === undefined || only.includes(scenario);
 }
@@ -91,6 +103,7 @@ async function main(): Promise<number> {
   let db: BenchDatabase | undefined;
   let redisServer: RedisServer | undefined;
   let node: BenchNode | undefined;
+  let unnamedNode: BenchNode | undefined;
   try {
     db = await createBenchDatabase();
     const pgVersion = `PostgreSQL ${(await db.admin.query<{ server_version: string }>('SHOW server_version')).rows[0]!.server_version}`;
@@ -112,7 +125,8 @@ async function main(): Promise<number> {
     }
 
     progress('loading the data set into the library tables, the floor tables, connect-pg-simple and connect-redis...');
-    node = await startBenchNode('node-A', { connectionString: db.url, createSchemaIfMissing: true, cacheSize: Math.max(200_000, config.sessions * 4) });
+    progress(`library node: preparedStatements ${String(preparedStatements)}`);
+    node = await startBenchNode('node-A', { connectionString: db.url, createSchemaIfMissing: true, preparedStatements, cacheSize: Math.max(200_000, config.sessions * 4) });
     await bulkInsertSessions(db.admin, { sessions: 'sessions', attributes: 'session_attributes' }, data.size, (i) => data.ids[i]!);
     await SqlFloor.createTables(db.admin);
     const floor = new SqlFloor(db.url);
@@ -126,10 +140,20 @@ async function main(): Promise<number> {
     await forEachIndex(data.size, 32, (i) => node!.sessions.getSession(data.ids[i]!));
     if (node.sessions.stats().cacheSize !== data.size) throw new Error('the library node did not cache every session');
     await node.sessions.flushLastAccess();
+    if (preparedFlag === 'both') {
+      progress('loading a second copy of the data set for the node with unnamed statements (table prefix unnamed_)...');
+      unnamedNode = await startBenchNode('node-unnamed', {
+        connectionString: db.url, createSchemaIfMissing: true, tablePrefix: 'unnamed_', preparedStatements: false,
+        cacheSize: Math.max(200_000, config.sessions * 4),
+      });
+      await bulkInsertSessions(db.admin, { sessions: 'unnamed_sessions', attributes: 'unnamed_session_attributes' }, data.size, (i) => data.ids[i]!);
+      await forEachIndex(data.size, 32, (i) => unnamedNode!.sessions.getSession(data.ids[i]!));
+      await unnamedNode.sessions.flushLastAccess();
+    }
 
     const rows: TimingRow[] = [];
     const handBatched = new HandBatchedUpdate(floor.pool);
-    const ctx: BenchContext = { smoke, config, data, db, node, floor, handBatched, pgSimple, redis, redisSkipped, rows, progress };
+    const ctx: BenchContext = { smoke, config, data, db, node, unnamedNode, floor, handBatched, pgSimple, redis, redisSkipped, rows, progress };
     if (selected('read-hit')) await readHit(ctx);
     if (selected('read-miss')) await readMiss(ctx);
     if (selected('update')) await update(ctx);
@@ -137,6 +161,8 @@ async function main(): Promise<number> {
     if (selected('invalidation')) await invalidation(ctx);
     if (selected('express-session')) await expressSessionRequest(ctx);
     const last: LastAccessResult | null = selected('last-access') ? await lastAccess(ctx) : null;
+    await unnamedNode?.close();
+    unnamedNode = undefined;
     await node.close();
     node = undefined;
     for (const c of cleanups.splice(0).reverse()) await c();
@@ -171,6 +197,7 @@ async function main(): Promise<number> {
     return 0;
   } finally {
     for (const c of cleanups.reverse()) await c().catch((err: unknown) => progress(`cleanup failed: ${String(err)}`));
+    if (unnamedNode) await unnamedNode.close().catch(() => undefined);
     if (node) await node.close().catch(() => undefined);
     if (redisServer) await redisServer.stop();
     if (db) await db.drop().catch((err: unknown) => progress(`could not drop the bench database: ${String(err)}`));

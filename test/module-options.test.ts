@@ -41,6 +41,8 @@ describe('module registration and options', () => {
       ['connectionString', { connectionString: 42 }],
       ['dataSource', { dataSource: { options: { type: 'mysql' } } }],
       ['listenConnectionString', { connectionString: url, listenConnectionString: 'http://x' }],
+      ['preparedStatements', { connectionString: url, preparedStatements: 'yes' }],
+      ['preparedStatements', { connectionString: url, preparedStatements: 0 }],
       ['schemaName', { connectionString: url, schemaName: 'bad-name' }],
       ['schemaName', { connectionString: url, schemaName: '1abc' }],
       ['tablePrefix', { connectionString: url, tablePrefix: 'x"; drop table y; --' }],

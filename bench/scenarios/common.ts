@@ -71,6 +71,12 @@ export interface BenchContext {
   readonly data: DataSet;
   readonly db: BenchDatabase;
   readonly node: BenchNode;
+  /**
+   * With `--prepared-statements=both`: a second library node with `preparedStatements: false`,
+   * on its own copy of the data (table prefix `unnamed_`, so the two nodes never invalidate
+   * each other's cache), timed in the same runs as `node`.
+   */
+  readonly unnamedNode?: BenchNode;
   readonly floor: SqlFloor;
   /** The batching design's limit for updates, hand-written (on the floor tables). */
   readonly handBatched: HandBatchedUpdate;

@@ -74,13 +74,20 @@ export async function readHit(ctx: BenchContext): Promise<void> {
 
 /** Read, cache miss: getSession with forceRefresh vs one primary-key SELECT joining the attributes. */
 export async function readMiss(ctx: BenchContext): Promise<void> {
-  const { data, node, floor } = ctx;
+  const { data, node, floor, unnamedNode } = ctx;
   const impls: ImplSpec[] = [
     {
       impl: 'this library: getSession forceRefresh', role: 'ours',
       op: (n) => node.sessions.getSession(data.ids[keyIndex(data, n)]!, { forceRefresh: true }),
       check: expectCounters(ctx, 'misses'),
     },
+    ...(unnamedNode
+      ? [{
+          impl: 'unnamed statements (preparedStatements: false): getSession forceRefresh', role: 'reference' as const,
+          op: (n: number) => unnamedNode.sessions.getSession(data.ids[keyIndex(data, n)]!, { forceRefresh: true }),
+          note: 'what a transaction pooler costs in PostgreSQL: each call parsed and planned again',
+        }]
+      : []),
     {
       impl: 'floor: PK SELECT join attributes', role: 'floor',
       op: async (n) => {

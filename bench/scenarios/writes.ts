@@ -10,15 +10,20 @@ import { compare, keyIndex, type BenchContext, type ImplSpec } from './common.js
  * Within a run no two operations in flight touch the same session.
  */
 export async function update(ctx: BenchContext): Promise<void> {
-  const { data, node, floor, pgSimple, redis } = ctx;
-  const ours = (options: UpdateSessionOptions) => async (n: number): Promise<void> => {
-    const s = await node.sessions.getSession(data.ids[keyIndex(data, n)]!);
+  const { data, node, floor, pgSimple, redis, unnamedNode } = ctx;
+  const ours = (options: UpdateSessionOptions, on = node) => async (n: number): Promise<void> => {
+    const s = await on.sessions.getSession(data.ids[keyIndex(data, n)]!);
     s.setAttribute(UPDATED_KEY, navValue(n));
-    await node.sessions.updateSession(s, options);
+    await on.sessions.updateSession(s, options);
   };
+  const unnamedNote = 'what a transaction pooler costs in PostgreSQL: each call parsed and planned again';
   const impls: ImplSpec[] = [
     { impl: 'this library: updateSession (no check)', role: 'ours', op: ours({}) },
+    ...(unnamedNode ? [{ impl: 'unnamed statements (preparedStatements: false): updateSession (no check)', role: 'reference' as const, op: ours({}, unnamedNode), note: unnamedNote }] : []),
     { impl: 'this library: updateSession checkAttributeVersion', role: 'ours', op: ours({ checkAttributeVersion: true }) },
+    ...(unnamedNode
+      ? [{ impl: 'unnamed statements (preparedStatements: false): updateSession checkAttributeVersion', role: 'reference' as const, op: ours({ checkAttributeVersion: true }, unnamedNode), note: unnamedNote }]
+      : []),
     { impl: 'this library: updateSession checkVersion', role: 'ours', op: ours({ checkVersion: true }) },
     {
       impl: 'this library: updateSession notify: false (diagnostic)', role: 'ours', op: ours({ notify: false }),

@@ -8,7 +8,7 @@ import { DAY, HOUR, MINUTE } from './session.constants.js';
 const MAX_TIMER_DELAY = 2_147_483_647;
 
 const KNOWN_OPTIONS = new Set<keyof SessionModuleOptions>([
-  'connectionString', 'dataSource', 'listenConnectionString', 'schemaName', 'tablePrefix',
+  'connectionString', 'dataSource', 'listenConnectionString', 'preparedStatements', 'schemaName', 'tablePrefix',
   'createSchemaIfMissing', 'maxSessions', 'maxAttributeLength', 'sessionExpiration',
   'inactivityDuration', 'cleanupInterval', 'cacheSize', 'maxSessionLifetimeInCache',
   'lastAccessUpdateInterval', 'lastAccessUpdateBatchSize', 'notifyOnUpdates',
@@ -129,6 +129,9 @@ export function resolveSessionOptions(raw: SessionModuleOptions): ResolvedSessio
   const tablePrefix = raw.tablePrefix ?? '';
   if (!isValidTablePrefix(tablePrefix)) fail('tablePrefix', 'a string matching ^[A-Za-z0-9_]*$ (at most 30 characters)', tablePrefix);
 
+  const preparedStatements = raw.preparedStatements ?? 'auto';
+  if (preparedStatements !== 'auto' && typeof preparedStatements !== 'boolean') fail('preparedStatements', "'auto', true or false", preparedStatements);
+
   const lastAccessUpdateInterval = duration(raw, 'lastAccessUpdateInterval', 10 * MINUTE, { timer: true });
   const inactivityDuration = duration(raw, 'inactivityDuration', 48 * HOUR);
   const logger = raw.logger ?? new Logger('SessionModule');
@@ -139,6 +142,7 @@ export function resolveSessionOptions(raw: SessionModuleOptions): ResolvedSessio
     connectionString,
     dataSource,
     listenConnectionString: postgresUrl('listenConnectionString', raw.listenConnectionString),
+    preparedStatements,
     schemaName,
     tablePrefix,
     createSchemaIfMissing: boolean(raw, 'createSchemaIfMissing', false),

@@ -17,6 +17,7 @@ export interface ResolvedSessionOptions {
   readonly connectionString: string | undefined;
   readonly dataSource: DataSource | undefined;
   readonly listenConnectionString: string | undefined;
+  readonly preparedStatements: 'auto' | boolean;
   readonly schemaName: string;
   readonly tablePrefix: string;
   readonly createSchemaIfMissing: boolean;

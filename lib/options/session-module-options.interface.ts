@@ -38,10 +38,33 @@ export interface SessionModuleOptions {
    */
   dataSource?: DataSource | undefined;
   /**
-   * Where the dedicated LISTEN connection goes, when it must bypass a pooler
-   * (PgBouncer in transaction mode cannot LISTEN). Derived from the main connection when unset.
+   * Where the dedicated LISTEN connection goes, when it must bypass a pooler: a
+   * transaction-mode pooler (PgBouncer `pool_mode = transaction`) gives the LISTEN's server
+   * connection to other clients, so notifications would be lost. Derived from the main
+   * connection when unset; required when the main connection goes through such a pooler
+   * (start fails naming this option when the probe of `preparedStatements` finds one).
    */
   listenConnectionString?: string | undefined;
+  /**
+   * Whether statements are sent as named (server-side, per-connection) prepared statements,
+   * which PostgreSQL parses and plans once per connection instead of on every call.
+   *
+   * - `'auto'`: named, unless a probe at start finds that the main connection goes through a
+   *   pooler in transaction mode (its server backend changes between transactions, where a
+   *   named statement prepared on one server connection is missing, or already present, on
+   *   the next): then unnamed, logged once at start.
+   * - `true`: always named. Behind PgBouncer in transaction mode only with PgBouncer >= 1.21
+   *   and `max_prepared_statements` > 0 (it then tracks and re-prepares them per server
+   *   connection); a direct connection or session pooling needs nothing.
+   * - `false`: always unnamed (parsed and planned on every call), for poolers the probe
+   *   cannot recognise.
+   *
+   * Behind a transaction pooler the LISTEN connection must bypass it: when the probe finds
+   * one and `listenConnectionString` is unset, start fails with an error naming that option.
+   * See docs/pooler.md for configurations and what each choice costs.
+   * @default 'auto'
+   */
+  preparedStatements?: 'auto' | boolean | undefined;
   /** Schema of the tables; must match `^[A-Za-z_][A-Za-z0-9_]*$`. @default 'public' */
   schemaName?: string | undefined;
   /** Prefix of the table names; must match `^[A-Za-z0-9_]*$`. @default '' */

@@ -2,6 +2,7 @@ import type { Pool, PoolClient, QueryResultRow } from 'pg';
 import { DataSource } from 'typeorm';
 import type { ResolvedSessionOptions } from '../options/resolved-options.js';
 import { isStatementError, notCommitted } from './commit-outcome.js';
+import { detectTransactionPooler } from './pooler-detection.js';
 import { CHECK_SCHEMA_SQL, createSchemaStatements, DDL_LOCK_SQL } from './schema.sql.js';
 import { TableNames } from './table-names.js';
 
@@ -12,11 +13,23 @@ export interface Statement {
 }
 
 /**
+ * The `pg` query config of a statement: named only when named statements are on, so that
+ * behind a transaction pooler every statement is an unnamed one (parsed, bound and run
+ * in one round trip, never left on a server connection for the next client to trip on).
+ */
+function queryConfig(statement: Statement | string, values: unknown[] | undefined, named: boolean) {
+  if (typeof statement === 'string') return { text: statement, values };
+  return named ? { name: statement.name, text: statement.text, values } : { text: statement.text, values };
+}
+
+/**
  * The module's access to PostgreSQL: the `pg` pool behind a TypeORM `DataSource`
  * (its own, or the user's), used directly so hot statements skip TypeORM's layers.
  */
 export class SessionDatabase {
   private closed = false;
+  /** Whether statements go as named prepared statements (see the `preparedStatements` option). */
+  private named = true;
 
   private constructor(
     readonly dataSource: DataSource,
@@ -47,6 +60,7 @@ export class SessionDatabase {
     }
     const db = new SessionDatabase(dataSource, pool, owns, tables);
     try {
+      await db.choosePreparedStatements(options);
       if (options.createSchemaIfMissing) await db.createSchema();
       else await db.assertSchema();
     } catch (err) {
@@ -54,6 +68,11 @@ export class SessionDatabase {
       throw err;
     }
     return db;
+  }
+
+  /** Whether statements go as named prepared statements (after the start probe). */
+  get namedStatements(): boolean {
+    return this.named;
   }
 
   /** Connection settings of the pool, to derive the dedicated LISTEN connection from. */
@@ -67,7 +86,7 @@ export class SessionDatabase {
    * caller can tell it from a connection lost after the statement was sent.
    */
   async query<R extends QueryResultRow = QueryResultRow>(statement: Statement | string, values?: unknown[]): Promise<R[]> {
-    const config = typeof statement === 'string' ? { text: statement, values } : { name: statement.name, text: statement.text, values };
+    const config = queryConfig(statement, values, this.named);
     let client: PoolClient;
     try {
       client = await this.pool.connect();
@@ -116,7 +135,7 @@ export class SessionDatabase {
     let committing = false;
     try {
       await client.query(begin);
-      const result = await fn(new Transaction(client));
+      const result = await fn(new Transaction(client, this.named));
       committing = true;
       await client.query('COMMIT');
       return result;
@@ -151,6 +170,35 @@ export class SessionDatabase {
     if (this.ownsDataSource && this.dataSource.isInitialized) await this.dataSource.destroy();
   }
 
+  /**
+   * Resolves `preparedStatements`, probing for a transaction pooler when `'auto'` needs the
+   * answer or when the LISTEN connection would be derived from the main one.
+   * @throws Error naming `listenConnectionString` when the main connection goes through a
+   *   transaction pooler and no direct LISTEN connection was given.
+   */
+  private async choosePreparedStatements(options: ResolvedSessionOptions): Promise<void> {
+    const mode = options.preparedStatements;
+    if (mode !== 'auto' && options.listenConnectionString !== undefined) {
+      this.named = mode;
+      return;
+    }
+    const pooled = await detectTransactionPooler(this.pool);
+    if (pooled && options.listenConnectionString === undefined) {
+      throw new Error(
+        'nestjs-pg-session: the main connection goes through a pooler in transaction mode (its server backend changes ' +
+          'between transactions), where LISTEN would miss notifications: set option "listenConnectionString" to a direct ' +
+          'connection to PostgreSQL (see docs/pooler.md).',
+      );
+    }
+    this.named = mode === 'auto' ? !pooled : mode;
+    if (pooled && mode === 'auto') {
+      options.logger.log?.(
+        'The main connection goes through a pooler in transaction mode: using unnamed statements ' +
+          '(with PgBouncer >= 1.21 and max_prepared_statements > 0, set preparedStatements: true to keep named ones).',
+      );
+    }
+  }
+
   private async createSchema(): Promise<void> {
     await this.transaction(async (tx) => {
       await tx.query(DDL_LOCK_SQL);
@@ -178,11 +226,13 @@ export class SessionDatabase {
 
 /** One connection inside {@link SessionDatabase.transaction}. */
 export class Transaction {
-  constructor(private readonly client: PoolClient) {}
+  constructor(
+    private readonly client: PoolClient,
+    private readonly named: boolean,
+  ) {}
 
   async query<R extends QueryResultRow = QueryResultRow>(statement: Statement | string, values?: unknown[]): Promise<R[]> {
-    const config = typeof statement === 'string' ? { text: statement, values } : { name: statement.name, text: statement.text, values };
-    const result = await this.client.query<R>(config);
+    const result = await this.client.query<R>(queryConfig(statement, values, this.named));
     return result.rows;
   }
 }
