@@ -57,27 +57,26 @@ export function sessionStatements(t: TableNames) {
     },
 
     /**
-     * Opens a transaction whose statements use their generic plans (planning the batch
-     * statement below costs more than running it). Two statements, one round trip.
-     */
-    beginWithGenericPlans: {
-      text: `BEGIN; SET LOCAL plan_cache_mode = force_generic_plan`,
-    },
-
-    /**
-     * A batch of independent updates (each of a different session) in one statement,
-     * so concurrent updates share one transaction, one WAL flush and one NOTIFY.
+     * A batch of independent updates (each of a different session) in one autocommit
+     * statement: one round trip, one commit, one WAL flush and one NOTIFY for the batch.
      *
-     * Per update, `snap` holds the session version in the statement's snapshot and
-     * `cur` the latest committed one (rows locked in id order, so concurrent batches
-     * never deadlock each other). Every attribute write also bumps the session row,
-     * so where the two agree the snapshot holds the latest attributes and the checks
-     * are exact; where they differ nothing is written for that update and the caller
-     * runs it again. Every write is guarded by `ok`. Each update gets its new version,
-     * times and written attributes' versions back (its caller has their values); the
-     * session's other columns and live attributes too only when its pre-update version
-     * differs from the one its caller read (else the caller applies its own changes to
-     * what it read).
+     * Per update, `snap` holds the session version in the statement's snapshot, and the
+     * checks (version, attribute versions) run against that snapshot. The session
+     * `UPDATE` itself takes the row lock and applies only if the row's latest committed
+     * version still equals the snapshot's. Every attribute write also bumps that version,
+     * so where it applied, the snapshot held the latest attributes and the checks were
+     * exact; where a commit landed in between, nothing is written for that update (its
+     * row shows the snapshot version and no new version) and the caller runs it again.
+     * The attribute writes join the `UPDATE`'s result, so they happen only where it
+     * applied, under its row lock. The caller sorts the updates by id, so concurrent
+     * batches lock rows in one order. Each update gets its new version, times and
+     * written attributes' versions back (its caller has their values); the session's
+     * other columns and live attributes too only when its pre-update version differs
+     * from the one its caller read (else the caller applies its own changes to what it read).
+     *
+     * A session expired by either rule (the node's access counted, capped at the
+     * database clock) is not found, and an inserted attribute gets the session's new
+     * version (no ABA for `checkAttributeVersion`).
      *
      * Per update (arrays, one element per update): $1 id, $2 check version,
      * $3 version read, $4 group changed, $5 group id, $6 new expires_at ms (null: keep),
@@ -86,10 +85,6 @@ export function sessionStatements(t: TableNames) {
      * value, expiry ms), $14-$16 checked (index, key, version read; 0 = absent),
      * $17-$18 deleted (index, key). $19 channel, $20 sender node id. Per update again:
      * $21 the latest access the node knows of (ms, or null). $22 the idle limit (ms).
-     *
-     * As in the single form: a session expired by either rule (the node's access
-     * counted, capped at the database clock) is not found, and an inserted attribute
-     * gets the session's new version (no ABA for `checkAttributeVersion`).
      */
     updateBatch: {
       name: name('update_batch'),
@@ -97,11 +92,8 @@ export function sessionStatements(t: TableNames) {
                SELECT * FROM unnest($1::uuid[], $2::boolean[], $3::int[], $4::boolean[], $5::text[], $6::float8[], $7::boolean[], $8::boolean[], $9::boolean[], $21::float8[])
                  WITH ORDINALITY AS u(id, check_version, expected, group_changed, group_id, expires, incl, notify_ok, notify_fail, access, i)
              ), snap AS (
-               SELECT s.id, s.version FROM ${t.sessions} s WHERE s.id = ANY($1::uuid[])
-             ), cur AS (
-               SELECT s.id, s.version FROM ${t.sessions} s JOIN u ON u.id = s.id
-                WHERE s.id = ANY($1::uuid[]) AND ${sessionAlive('s', 'u.access', '$22')}
-                ORDER BY s.id FOR UPDATE OF s
+               SELECT u.i, x.version FROM u JOIN ${t.sessions} x ON x.id = u.id
+                WHERE ${sessionAlive('x', 'u.access', '$22')}
              ), chk AS (
                SELECT c.i, min(c.key) AS key
                  FROM unnest($14::int[], $15::text[], $16::int[]) AS c(i, key, ver)
@@ -109,23 +101,6 @@ export function sessionStatements(t: TableNames) {
                  LEFT JOIN ${t.attributes} a ON a.session_id = u.id AND a.key = c.key AND ${live('a')}
                 WHERE coalesce(a.version, 0) <> c.ver
                 GROUP BY c.i
-             ), ok AS (
-               SELECT u.i, u.id, cur.version + 1 AS next_version FROM u JOIN cur ON cur.id = u.id JOIN snap ON snap.id = u.id
-                WHERE cur.version = snap.version
-                  AND (NOT u.check_version OR cur.version = u.expected)
-                  AND NOT EXISTS (SELECT 1 FROM chk WHERE chk.i = u.i)
-             ), up AS (
-               INSERT INTO ${t.attributes} AS a (session_id, key, value, expires_at, version)
-               SELECT ok.id, v.key, v.value, ${ts('v.exp')}, ok.next_version
-                 FROM unnest($10::int[], $11::text[], $12::text[], $13::float8[]) AS v(i, key, value, exp)
-                 JOIN ok ON ok.i = v.i
-               ON CONFLICT (session_id, key) DO UPDATE
-                 SET value = EXCLUDED.value, expires_at = EXCLUDED.expires_at, version = a.version + 1
-               RETURNING a.session_id, a.key, a.version
-             ), del AS (
-               DELETE FROM ${t.attributes} a USING unnest($17::int[], $18::text[]) AS d(i, key), ok
-                WHERE ok.i = d.i AND a.session_id = ok.id AND a.key = d.key
-               RETURNING a.session_id
              ), s AS (
                UPDATE ${t.sessions} x
                   SET version = x.version + 1,
@@ -134,23 +109,37 @@ export function sessionStatements(t: TableNames) {
                       expires_at = coalesce(${ts('u.expires')}, x.expires_at),
                       include_inactivity = coalesce(u.incl, x.include_inactivity),
                       last_accessed = greatest(x.last_accessed, ${nodeAccess('u.access')})
-                 FROM ok JOIN u ON u.i = ok.i
-                WHERE x.id = ok.id
-               RETURNING x.*
+                 FROM u JOIN snap ON snap.i = u.i
+                WHERE x.id = u.id AND x.version = snap.version AND ${sessionAlive('x', 'u.access', '$22')}
+                  AND (NOT u.check_version OR x.version = u.expected)
+                  AND NOT EXISTS (SELECT 1 FROM chk WHERE chk.i = u.i)
+               RETURNING x.*, u.i AS i
+             ), up AS (
+               INSERT INTO ${t.attributes} AS a (session_id, key, value, expires_at, version)
+               SELECT s.id, v.key, v.value, ${ts('v.exp')}, s.version
+                 FROM unnest($10::int[], $11::text[], $12::text[], $13::float8[]) AS v(i, key, value, exp)
+                 JOIN s ON s.i = v.i
+               ON CONFLICT (session_id, key) DO UPDATE
+                 SET value = EXCLUDED.value, expires_at = EXCLUDED.expires_at, version = a.version + 1
+               RETURNING a.session_id, a.key, a.version
+             ), del AS (
+               DELETE FROM ${t.attributes} a USING unnest($17::int[], $18::text[]) AS d(i, key), s
+                WHERE s.i = d.i AND a.session_id = s.id AND a.key = d.key
+               RETURNING a.session_id
              ), notified AS (
-               SELECT s.id FROM s JOIN u ON u.id = s.id WHERE u.notify_ok
+               SELECT s.id FROM s JOIN u ON u.i = s.i WHERE u.notify_ok
                UNION ALL
-               SELECT u.id FROM u JOIN cur ON cur.id = u.id
-                WHERE u.notify_fail AND NOT EXISTS (SELECT 1 FROM ok WHERE ok.i = u.i)
+               SELECT u.id FROM u JOIN snap ON snap.i = u.i
+                WHERE u.notify_fail AND NOT EXISTS (SELECT 1 FROM s WHERE s.i = u.i)
              ), n AS (${notifyIdsInChunks('notified', '$19', '$20')}
              ), written AS (
                SELECT w.session_id, json_agg(json_build_array(w.key, w.version)) AS versions
                  FROM up w GROUP BY w.session_id
              )
-             SELECT u.i::int AS i, snap.version AS snap_version, cur.version AS cur_version, chk.key AS conflict_key,
+             SELECT u.i::int AS i, snap.version AS snap_version, snap.version AS cur_version, chk.key AS conflict_key,
                     s.version, ${ms('s.updated_at')} AS updated_at, ${ms('s.last_accessed')} AS last_accessed,
                     CASE WHEN s.id IS NOT NULL THEN coalesce(written.versions, '[]'::json) END AS written,
-                    CASE WHEN s.id IS NOT NULL AND cur.version <> u.expected THEN
+                    CASE WHEN s.id IS NOT NULL AND s.version - 1 <> u.expected THEN
                       ${changedSession('s', `SELECT a.key, a.value, a.expires_at, a.version FROM ${t.attributes} a
                                               WHERE a.session_id = u.id AND ${live('a')}
                                                 AND NOT EXISTS (SELECT 1 FROM unnest($10::int[], $11::text[]) AS w(i, key) WHERE w.i = u.i AND w.key = a.key)
@@ -158,10 +147,9 @@ export function sessionStatements(t: TableNames) {
                     END AS changed,
                     (SELECT count(*) FROM n)::int AS notified
                FROM u
-               LEFT JOIN snap ON snap.id = u.id
-               LEFT JOIN cur ON cur.id = u.id
+               LEFT JOIN snap ON snap.i = u.i
                LEFT JOIN chk ON chk.i = u.i
-               LEFT JOIN s ON s.id = u.id
+               LEFT JOIN s ON s.i = u.i
                LEFT JOIN written ON written.session_id = u.id
               ORDER BY u.i`,
     },

@@ -177,18 +177,19 @@ export class SessionStore {
 
   private async writeBatch(commands: UpdateCommand[]): Promise<Array<BatchOutcome<UpdateResult>>> {
     if (commands.length === 1) return [await settle(this.runSingle(commands[0]!))];
+    // Sorted by id, so concurrent batches (of several nodes) lock session rows in one order.
+    const order = commands.map((_, i) => i).sort((a, b) => (commands[a]!.id < commands[b]!.id ? -1 : 1));
+    const sorted = order.map((i) => commands[i]!);
     let rows: UpdateRow[];
     try {
-      rows = await this.retryDeadlock(() =>
-        this.db.transaction((tx) => tx.query<UpdateRow>(this.sql.updateBatch, updateBatchParameters(commands, this.channel, this.nodeId, this.inactivity)), this.sql.beginWithGenericPlans.text),
-      );
+      rows = await this.retryDeadlock(() => this.db.query<UpdateRow>(this.sql.updateBatch, updateBatchParameters(sorted, this.channel, this.nodeId, this.inactivity)));
     } catch (err) {
       if (!isStatementError(err)) throw err;
       return Promise.all(commands.map((cmd) => settle(this.runSingle(cmd))));
     }
     // Committed: each row is decoded on its own, so one odd row cannot fail the others.
     const outcomes: Array<BatchOutcome<UpdateResult>> = commands.map(() => ({ ok: false, error: new Error('nestjs-pg-session: the batch update returned no row for this update.') }));
-    for (const row of rows) outcomes[row.i - 1] = { ok: true, value: decodeUpdate(row, commands[row.i - 1]!) };
+    for (const row of rows) outcomes[order[row.i - 1]!] = { ok: true, value: decodeUpdate(row, sorted[row.i - 1]!) };
     return outcomes;
   }
 
