@@ -5,7 +5,7 @@ import connectPgSimple from 'connect-pg-simple';
 import session from 'express-session';
 import pg from 'pg';
 import { SessionNotifications } from '../lib/index.js';
-import { FRAMEWORK_STORE_GROUP_ID, frameworkRowId } from '../lib/express-session.js';
+import { ExpressSessionStore, FRAMEWORK_STORE_GROUP_ID, frameworkRowId } from '../lib/express-session.js';
 import { useTestDatabase } from './support/database.js';
 import { startExpressStoreNode, type ExpressStoreNode } from './support/framework-apps.js';
 import { heardChange } from './support/http-apps.js';
@@ -269,6 +269,28 @@ describe('touch and rolling expiry cost no statement until the batched flush', (
     const [after] = await db.query<{ last_accessed: Date; expires_at: Date }>(`SELECT last_accessed, expires_at FROM sessions WHERE id = $1`, [rowId]);
     assert.ok(after!.last_accessed > before!.last_accessed);
     assert.equal(after!.expires_at.getTime(), before!.expires_at.getTime(), 'far from expiry: not moved');
+  });
+
+  it('a touch whose cookie came back with originalMaxAge a clock tick lower is no write; a real maxAge change is one', async () => {
+    // express-session recomputes originalMaxAge as expires - Date.now() when a rolling
+    // touch sets expires: a millisecond tick between its two clock reads lowers it by 1.
+    const client = new HttpClient(node.url);
+    await client.post('/login', { username: 'alice', password: 'secret' });
+    const sid = sidOf(client);
+    const rowId = frameworkRowId(sid);
+    const store = node.store as ExpressSessionStore;
+    const get = promisify(store.get.bind(store));
+    const touch = promisify(store.touch.bind(store));
+    const stored = (await get(sid)) as unknown as { cookie: { originalMaxAge: number; expires: string } };
+    const maxAge = stored.cookie.originalMaxAge;
+    const touched = (originalMaxAge: number) => ({ ...stored, cookie: { ...stored.cookie, originalMaxAge, expires: new Date(Date.now() + originalMaxAge).toISOString() } }) as never;
+
+    const drift = await countUndisturbed(node.dataSource, node, () => touch(sid, touched(maxAge - 1)));
+    assert.equal(drift.statements, 0, `a drift of the clock is no change of the cookie; statements from:\n${drift.stacks.join('\n')}`);
+
+    await touch(sid, touched(60_000));
+    const [row] = await db.query<{ value: string }>(`SELECT value FROM session_attributes WHERE session_id = $1 AND key = 'cookie'`, [rowId]);
+    assert.equal((JSON.parse(row!.value) as { originalMaxAge: number }).originalMaxAge, 60_000, 'the app shortened maxAge: stored');
   });
 
   it('the stored expiry moves (one write) once less than half the cookie maxAge is left', async () => {

@@ -51,17 +51,41 @@ export function cookieLifetime(cookie: unknown): CookieLifetime {
 /**
  * True when two `cookie` JSON texts differ at most in their expiry (what every request
  * of a rolling or `maxAge` session changes): such a change is a touch, not a write.
+ * `b` is the newer text.
  */
 export function sameCookieButExpiry(a: string, b: string): boolean {
   if (a === b) return true;
-  return withoutExpiry(a) === withoutExpiry(b);
+  const older = withoutExpiry(a);
+  const newer = withoutExpiry(b);
+  return older.rest === newer.rest && sameMaxAgeButDrift(older.originalMaxAge, newer.originalMaxAge);
 }
 
-function withoutExpiry(json: string): string {
+/** Upper bound (exclusive) of an `originalMaxAge` drift, see {@link sameMaxAgeButDrift}. */
+const MAX_AGE_DRIFT_MS = 1000;
+
+/**
+ * express-session's `Cookie` sets `originalMaxAge` to `expires - Date.now()` each time
+ * `expires` is set, and a rolling touch sets `expires` to `Date.now() + originalMaxAge`:
+ * when the clock moves on between the two `Date.now()` calls (a millisecond tick, more
+ * during a pause of the process), the cookie comes back with an `originalMaxAge` a few
+ * ms lower than the stored one although nothing was changed. Such a drift is part of
+ * the expiry moving; the stored value stays the reference (the next request rebuilds
+ * its cookie from it, so drifts do not add up). A drift only ever lowers the value; a
+ * raise, or a drop of at least a second or a tenth of the value, is the app's change.
+ */
+function sameMaxAgeButDrift(older: unknown, newer: unknown): boolean {
+  if (older === newer) return true;
+  if (typeof older !== 'number' || typeof newer !== 'number' || !Number.isFinite(older) || !Number.isFinite(newer)) return false;
+  const drop = older - newer;
+  return drop >= 0 && drop < Math.min(MAX_AGE_DRIFT_MS, older / 10);
+}
+
+/** The cookie without its expiry fields (`rest`, JSON text) and its `originalMaxAge`. */
+function withoutExpiry(json: string): { rest: string; originalMaxAge: unknown } {
   const value = JSON.parse(json) as unknown;
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return json;
-  const { expires: _e, originalExpires: _o, ...rest } = value as Record<string, unknown>;
-  return JSON.stringify(rest);
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return { rest: json, originalMaxAge: undefined };
+  const { expires: _e, originalExpires: _o, originalMaxAge, ...rest } = value as Record<string, unknown>;
+  return { rest: JSON.stringify(rest), originalMaxAge };
 }
 
 /** The cookie JSON with `expires` set to the session's real expiry (when the cookie has one). */
