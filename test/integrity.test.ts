@@ -217,15 +217,7 @@ describe('integrity under outages and hostile input', () => {
         await server?.stop();
       });
 
-      async function admin<R extends pg.QueryResultRow>(text: string, values?: unknown[]): Promise<R[]> {
-        const client = new pg.Client({ connectionString: server.url });
-        await client.connect();
-        try {
-          return (await client.query<R>(text, values)).rows;
-        } finally {
-          await client.end();
-        }
-      }
+      const admin = <R extends pg.QueryResultRow>(text: string, values?: unknown[]): Promise<R[]> => server.query<R>(text, values);
 
       /**
        * Runs `write` while every commit waits for a synchronous standby that does not

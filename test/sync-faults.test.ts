@@ -237,15 +237,7 @@ describe('faults: PostgreSQL stopped and restarted under load', () => {
 
   it('operations fail during the outage, every node recovers by itself, no acknowledged write is lost, no stale read after', async () => {
     const nodes = await Promise.all([startNode(server.url, { reconnectInterval: 100 }), startNode(server.url, { reconnectInterval: 100 })]);
-    const query = async <R extends pg.QueryResultRow>(text: string, values?: unknown[]): Promise<R[]> => {
-      const client = new pg.Client({ connectionString: server.url });
-      await client.connect();
-      try {
-        return (await client.query<R>(text, values)).rows;
-      } finally {
-        await client.end();
-      }
-    };
+    const query = <R extends pg.QueryResultRow>(text: string, values?: unknown[]): Promise<R[]> => server.query<R>(text, values);
     try {
       const ids = (await Promise.all(Array.from({ length: 10 }, (_, i) => nodes[0]!.sessions.createSession(`outage-${i}`, { n: { value: 0 } })))).map((s) => s.id);
       for (const id of ids) await nodes[1]!.sessions.getSession(id);
