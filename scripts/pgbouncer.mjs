@@ -22,6 +22,7 @@ function findBinary() {
 function run(command, args) {
   const result = spawnSync(command, args, {
     encoding: 'utf8',
+    timeout: 300_000, // a hung mirror fails CI with a message instead of eating its time
     env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -45,8 +46,10 @@ export function ensurePgbouncer() {
     throw new Error(`pgbouncer is not installed and cannot be installed from here (${root ? 'no apt-get' : 'not root'}): ${HOW_TO_INSTALL}.`);
   }
   try {
-    run('apt-get', ['update']);
-    run('apt-get', ['install', '-y', '--no-install-recommends', 'pgbouncer']);
+    // Wait for another apt or dpkg run to finish instead of failing at once on its lock.
+    const lock = ['-o', 'DPkg::Lock::Timeout=120'];
+    run('apt-get', [...lock, 'update']);
+    run('apt-get', [...lock, 'install', '-y', '--no-install-recommends', 'pgbouncer']);
   } catch (err) {
     throw new Error(`could not install pgbouncer (${err.message}): ${HOW_TO_INSTALL}.`);
   }
@@ -124,6 +127,8 @@ export async function startPgbouncer({ serverUrl, poolMode = 'transaction', pool
   child.stderr.on('data', (d) => { stderr += d; });
   let exited = false;
   const exit = new Promise((resolve) => child.once('exit', (code, signal) => { exited = true; resolve(code ?? signal); }));
+  // A spawn failure (binary not executable by that user…) arrives as 'error', not 'exit'.
+  child.once('error', (err) => { stderr += String(err); exited = true; });
 
   const deadline = Date.now() + 15_000;
   while (!(await accepts(port))) {

@@ -262,6 +262,33 @@ describe('finding a transaction pooler at start', () => {
     }
   });
 
+  it('the probe finds PgBouncer with server_round_robin (oldest server first) when two servers are idle', async () => {
+    const roundRobin = await startPgbouncer(serverUrl(), { poolMode: 'transaction', poolSize: 5, extra: { server_round_robin: 1 } });
+    try {
+      for (let i = 0; i < 3; i++) {
+        // Two server connections opened and released: the pooler now holds exactly two idle ones.
+        const warm = new pg.Pool({ connectionString: roundRobin.url(db.name), max: 2 });
+        await Promise.all([0, 1].map(() => warm.query('SELECT pg_sleep(0.05)')));
+        await warm.end();
+        assert.equal(await probe(roundRobin.url(db.name), 10), true, `round ${i}`);
+      }
+    } finally {
+      await roundRobin.stop();
+    }
+  });
+
+  it('a listenConnectionString that itself goes through the transaction pooler fails start naming that option', async () => {
+    const err = await startNode(transactionMode.url(db.name), { listenConnectionString: transactionMode.url(db.name) }).then(
+      async (node) => {
+        await node.close();
+        return null;
+      },
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof Error, 'start should fail');
+    assert.match(err.message, /"listenConnectionString" goes through a pooler in transaction mode/);
+  });
+
   it('through a transaction pooler without listenConnectionString, start fails naming that option and leaves nothing open', async () => {
     const err = await startNode(transactionMode.url(db.name)).then(
       async (node) => {

@@ -2,11 +2,20 @@ import type { Pool, PoolClient } from 'pg';
 
 /** One client connection, as far as the probe needs it. */
 interface ProbeClient {
-  query(text: string): Promise<{ rows: Array<{ pid: number }> }>;
+  query(text: string): Promise<{ rows: Array<{ backend: string }> }>;
 }
 
-const PID_SQL = 'SELECT pg_backend_pid() AS pid';
-/** Alternating rounds over the two connections; PgBouncer (LIFO reuse) shows itself in the first. */
+/**
+ * Which server session answers: its pid, plus the server's address and start time, since
+ * two different servers (behind a TCP balancer, or after a failover) can reuse a pid.
+ */
+const BACKEND_SQL = `SELECT pg_backend_pid()::text || '@' || coalesce(host(inet_server_addr()), 'local') || '@' || pg_postmaster_start_time()::text AS backend`;
+/**
+ * Which connection asks, in each round: alternating (a pooler that reuses the last released
+ * server first, PgBouncer's default, shows itself at once) and twice in a row on each (one
+ * that reuses the oldest released server first, `server_round_robin`, shows itself there).
+ */
+const SEQUENCE = [0, 1, 0, 0, 1, 1] as const;
 const ROUNDS = 3;
 
 /**
@@ -14,13 +23,14 @@ const ROUNDS = 3;
  * i.e. whether the server session behind one client connection may change between
  * transactions, which breaks named prepared statements and LISTEN.
  *
- * How: two client connections ask for their server backend's pid in turn, each query its
- * own transaction. A direct connection (or a session-mode pooler) keeps one backend for its
+ * How: two client connections ask which server session they are talking to (pid, server
+ * address and start time), in turn and twice in a row each, each query its own transaction. A direct connection (or a session-mode pooler) keeps one backend for its
  * whole life, so each connection always sees the same pid and the two pids differ: there
  * are no false positives. A transaction pooler hands a released server to the next client:
- * one connection sees several pids, or both see the same one. PgBouncer reuses the last
- * released server first, so the second query of the first round already shows it; a
- * pooler that round-robins shows it within a few rounds.
+ * one connection sees several sessions, or both see the same one. PgBouncer reuses the last
+ * released server first, so the second query of the first round already shows it; with
+ * `server_round_robin` it reuses the oldest, which two queries in a row on one connection
+ * show.
  */
 export async function detectTransactionPooler(pool: Pool): Promise<boolean> {
   const first = await pool.connect();
@@ -37,14 +47,14 @@ export async function detectTransactionPooler(pool: Pool): Promise<boolean> {
       await standalone.connect();
     }
     const clients: ProbeClient[] = [first, (second ?? standalone)!];
-    const seen: Array<Set<number>> = [new Set(), new Set()];
+    const seen: Array<Set<string>> = [new Set(), new Set()];
     for (let round = 0; round < ROUNDS; round++) {
-      for (let i = 0; i < 2; i++) {
-        const { rows } = await clients[i]!.query(PID_SQL);
-        seen[i]!.add(rows[0]!.pid);
+      for (const i of SEQUENCE) {
+        const { rows } = await clients[i]!.query(BACKEND_SQL);
+        seen[i]!.add(rows[0]!.backend);
+        const [a, b] = seen as [Set<string>, Set<string>];
+        if (a.size > 1 || b.size > 1 || [...a].some((backend) => b.has(backend))) return true;
       }
-      const [a, b] = seen as [Set<number>, Set<number>];
-      if (a.size > 1 || b.size > 1 || [...a].some((pid) => b.has(pid))) return true;
     }
     return false;
   } catch (err) {

@@ -1,4 +1,4 @@
-import type { Pool, PoolClient, QueryResultRow } from 'pg';
+import pg, { type Pool, type PoolClient, type QueryResultRow } from 'pg';
 import { DataSource } from 'typeorm';
 import type { ResolvedSessionOptions } from '../options/resolved-options.js';
 import { isStatementError, notCommitted } from './commit-outcome.js';
@@ -177,6 +177,7 @@ export class SessionDatabase {
    *   transaction pooler and no direct LISTEN connection was given.
    */
   private async choosePreparedStatements(options: ResolvedSessionOptions): Promise<void> {
+    if (options.listenConnectionString !== undefined) await assertListenIsDirect(options.listenConnectionString);
     const mode = options.preparedStatements;
     if (mode !== 'auto' && options.listenConnectionString !== undefined) {
       this.named = mode;
@@ -234,5 +235,26 @@ export class Transaction {
   async query<R extends QueryResultRow = QueryResultRow>(statement: Statement | string, values?: unknown[]): Promise<R[]> {
     const result = await this.client.query<R>(queryConfig(statement, values, this.named));
     return result.rows;
+  }
+}
+
+/**
+ * Fails when `listenConnectionString` itself goes through a transaction pooler: LISTEN
+ * there raises no error, it just stops hearing notifications once its server
+ * connection is handed to another client, and the node would serve stale sessions.
+ */
+async function assertListenIsDirect(url: string): Promise<void> {
+  const probe = new pg.Pool({ connectionString: url, max: 2, application_name: 'nestjs-pg-session probe' });
+  probe.on('error', () => undefined); // an idle probe connection dropped by the server
+  try {
+    if (await detectTransactionPooler(probe)) {
+      throw new Error(
+        'nestjs-pg-session: option "listenConnectionString" goes through a pooler in transaction mode (its server backend ' +
+          'changes between transactions), where LISTEN silently misses notifications: point it at PostgreSQL directly ' +
+          '(see docs/pooler.md).',
+      );
+    }
+  } finally {
+    await probe.end();
   }
 }
