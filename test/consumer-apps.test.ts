@@ -284,6 +284,17 @@ import type { DataSource } from 'typeorm';`,
     if (work) rmSync(work, { recursive: true, force: true });
   });
 
+  it('both apps resolve the framework-store subpaths from the tarball (import and require)', async () => {
+    const check = `
+      const { createRequire } = require('node:module');
+      const r = createRequire(process.cwd() + '/');
+      for (const sub of ['express-session', 'fastify-session']) {
+        const path = r.resolve('nestjs-pg-session/' + sub);
+        if (!path.endsWith('/dist/' + sub + '.js')) throw new Error(sub + ' resolved to ' + path);
+      }`;
+    for (const dir of [esmDir, cjsDir]) await mustRun(process.execPath, ['-e', check], dir, 30_000);
+  });
+
   it('ESM app (typeorm 1.x, forRootAsync useClass, exactOptionalPropertyTypes): builds with strict tsc and serves login, @Session(), logout', async () => {
     await mustRun(process.execPath, [tsc, '-p', esmDir], esmDir, 120_000);
     await driveApp(esmDir, { DATABASE_URL: db.url, SESSION_SCHEMA: 'esm_app' }, 'esm_app');

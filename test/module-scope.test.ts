@@ -102,6 +102,21 @@ describe('SessionModule with isGlobal: false', () => {
     }
   });
 
+  it('a controller using the guards in an app that never registered SessionModule fails start saying to import forRoot', async () => {
+    @Module({ controllers: [GuardedController] })
+    class FeatureModule {}
+
+    const err = await Test.createTestingModule({ imports: [FeatureModule] }).compile().then(
+      async (app) => {
+        await app.close();
+        return null;
+      },
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof Error, 'start should fail');
+    assert.match(err.message, /SessionModule\.forRoot\(\.\.\.\) \(or forRootAsync\) is not imported anywhere/);
+  });
+
   it('isGlobal: undefined keeps the default (global)', async () => {
     @Module({ providers: [FeatureService] })
     class FeatureModule {}

@@ -7,8 +7,9 @@ export function assertSessionModuleReachable(guard: string, ...dependencies: unk
   if (dependencies.every((dependency) => dependency !== undefined && dependency !== null)) return;
   throw new Error(
     `nestjs-pg-session: ${guard} cannot inject SessionService here: the module of this controller cannot see SessionModule. ` +
-      'SessionModule is registered with `isGlobal: false`, so register SessionModule.forRoot(...) (or forRootAsync) once ' +
-      'in a shared module that re-exports it (`exports: [SessionModule]`), and import that shared module in every module ' +
-      'whose controllers use @Session(), SessionGuard or @RequireAttribute(). Or leave isGlobal at its default, true.',
+      'Either SessionModule.forRoot(...) (or forRootAsync) is not imported anywhere: import it once, in AppModule (it is ' +
+      'global by default); or it is registered with `isGlobal: false`: then register it once in a shared module that ' +
+      're-exports it (`exports: [SessionModule]`), and import that shared module in every module whose controllers use ' +
+      '@Session(), SessionGuard or @RequireAttribute() (or leave isGlobal at its default, true).',
   );
 }
