@@ -48,7 +48,7 @@ export interface SessionAttributeRecord {
 export interface SessionUserRelationOptions {
   /** The app's user entity: a function returning its class (as in `@ManyToOne(() => User)`), or its entity name. */
   target: string | (() => Function);
-  /** The user's column that `sessions.user_id` holds. @default the user's primary column */
+  /** The user entity's property (a string column) that `sessions.user_id` holds. @default the user's primary column */
   referencedColumnName?: string | undefined;
   /** Property of the user entity holding its sessions, for a `OneToMany` back to `SessionRecord`. */
   inverseSide?: string | undefined;
