@@ -34,3 +34,14 @@ export { SessionGuard } from './http/session.guard.js';
 export { RequireAttribute, type RequireAttributeOptions } from './http/require-attribute.decorator.js';
 export { RequireAttributeGuard } from './http/require-attribute.guard.js';
 export type { AttributeRequirement } from './http/attribute-requirement.js';
+export {
+  createSessionEntities,
+  SessionRecordEntity,
+  SessionAttributeRecordEntity,
+  SessionEntities,
+  type SessionRecord,
+  type SessionAttributeRecord,
+  type SessionEntitiesOptions,
+  type SessionEntityClasses,
+  type SessionUserRelationOptions,
+} from './store/session.entities.js';
