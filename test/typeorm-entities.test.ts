@@ -42,6 +42,8 @@ type Placement = { label: string; schemaName?: string; tablePrefix?: string };
 const placements: Placement[] = [
   { label: 'default schema, no prefix' },
   { label: 'schema auth, prefix app_', schemaName: 'auth', tablePrefix: 'app_' },
+  // The longest prefix: PostgreSQL shortens the foreign key's generated name past 63 bytes.
+  { label: 'schema auth, the longest prefix', schemaName: 'auth', tablePrefix: 'p'.repeat(30) },
 ];
 const creators = ['createSchemaIfMissing', 'migration'] as const;
 
@@ -105,6 +107,7 @@ describe('TypeORM entities of the session tables', () => {
             const first = await node.sessions.createSession('alice', { theme: { value: 'dark' } }, { groupId: 'tenant-1' });
             const second = await node.sessions.createSession('alice', {}, {});
             await node.sessions.createSession('bob', { theme: { value: 'light' } });
+            const stranger = await node.sessions.createSession('not-in-app-users');
 
             const sessions = app.getRepository(entities.session);
             const rows = await sessions.find({
@@ -123,6 +126,10 @@ describe('TypeORM entities of the session tables', () => {
             assert.ok(firstRow.expiresAt instanceof Date);
             assert.deepEqual(firstRow.attributes?.map((a) => [a.key, JSON.parse(a.value)]), [['theme', 'dark']]);
             assert.equal((firstRow.user as AppUser).name, 'Alice');
+            // Loading the user relation hides no session: one whose user the app does not hold comes with user null.
+            const orphan = await sessions.findOne({ where: { id: stranger.id }, relations: { user: true } });
+            assert.equal(orphan?.id, stranger.id, 'the relation join hid a session of an unknown user');
+            assert.equal(orphan?.user ?? null, null);
 
             const attribute = await app.getRepository(entities.attribute).findOne({
               where: { sessionId: first.id, key: 'theme' },
@@ -175,7 +182,9 @@ describe('TypeORM entities of the session tables', () => {
     const [session, attribute] = SessionEntities;
     assert.equal(session.name, 'SessionRecord');
     assert.equal(attribute.name, 'SessionAttributeRecord');
-    assert.equal(createSessionEntities({ schemaName: 'auth', tablePrefix: 'app_' }).session.name, 'SessionRecord_auth_app_');
+    assert.equal(createSessionEntities({ schemaName: 'auth', tablePrefix: 'app_' }).session.name, 'SessionRecord$auth$app_');
+    // Names of different places never collide.
+    assert.notEqual(createSessionEntities({ schemaName: 'a_b' }).session.name, createSessionEntities({ schemaName: 'a', tablePrefix: 'b_' }).session.name);
     assert.throws(() => createSessionEntities({ schemaName: 'bad-name' }), TypeError);
     assert.throws(() => createSessionEntities({ tablePrefix: 'x"; DROP' }), TypeError);
   });

@@ -18,6 +18,8 @@ export interface SessionBase {
   readonly userId: string;
   /** The session's expiry (epoch ms) as this request knows it. */
   readonly expiresAt: number;
+  /** Whether the idle limit applies (a browser-session cookie) rather than the cookie's expiry alone. */
+  readonly includeInactivity: boolean;
   /** Top-level key → JSON text. */
   readonly attrs: ReadonlyMap<string, string>;
 }
@@ -131,7 +133,12 @@ export class FrameworkSessionCore {
   /** The data of every live session created through framework stores in this deployment. */
   async all(): Promise<Array<Record<string, unknown>>> {
     const sessions = await this.sessions.groupSessionAttributes(FRAMEWORK_STORE_GROUP_ID);
-    return [...sessions.values()].map((attributes) => decodeData(attributes));
+    return [...sessions.values()].map(({ expiresAt, attributes }) => {
+      const data = decodeData(attributes);
+      // As `get` does: the cookie says when the session really ends.
+      if (COOKIE_KEY in data) data[COOKIE_KEY] = withExpiry(data[COOKIE_KEY], expiresAt);
+      return data;
+    });
   }
 
   /** How many live sessions were created through framework stores in this deployment. */
@@ -163,10 +170,19 @@ export class FrameworkSessionCore {
     const deleted: string[] = [];
     for (const key of base.attrs.keys()) if (!next.has(key)) deleted.push(key);
     const newUser = userId !== null && userId !== base.userId ? userId : null;
-    const dataChanged = changed.size > 0 || deleted.length > 0 || newUser !== null;
+    // A cookie that gained a maxAge/expires ("remember me") is governed by it alone; one that
+    // lost it gets the module's limits (sessionExpiration and the idle limit) from now on.
+    const includeInactivity = life.expiresAt === null;
+    const kindChanged = includeInactivity !== base.includeInactivity;
+    const dataChanged = changed.size > 0 || deleted.length > 0 || newUser !== null || kindChanged;
+    const lifetimes = this.sessions.frameworkLifetimes;
     let expiresAt: number | undefined;
-    if (life.expiresAt !== null && life.expiresAt !== base.expiresAt && (dataChanged || needsMove(base.expiresAt, life, Date.now()))) {
+    if (life.expiresAt === null) {
+      if (kindChanged) expiresAt = Date.now() + lifetimes.sessionExpiration;
+    } else if (life.expiresAt !== base.expiresAt && (dataChanged || needsMove(base.expiresAt, life, Date.now(), lifetimes.lastAccessUpdateInterval))) {
       expiresAt = life.expiresAt;
+    }
+    if (expiresAt !== undefined) {
       // The stored cookie then says what the row says.
       const cookie = next.get(COOKIE_KEY);
       if (cookie !== undefined) changed.set(COOKIE_KEY, cookie);
@@ -182,9 +198,10 @@ export class FrameworkSessionCore {
     const expiry = expiresAt === undefined ? undefined : new Date(expiresAt);
     let saved: Session;
     try {
+      const inactivity = kindChanged ? includeInactivity : undefined;
       saved = newUser !== null
-        ? await this.sessions.assignSessionUser(view, newUser, expiry)
-        : await this.sessions.updateSession(view, { expiresAt: expiry });
+        ? await this.sessions.assignSessionUser(view, newUser, expiry, inactivity)
+        : await this.sessions.updateSession(view, { expiresAt: expiry, ...(inactivity === undefined ? {} : { includeInactivity: inactivity }) });
     } catch (err) {
       if (err instanceof SessionNotFoundError) return base;
       throw err;
@@ -194,7 +211,7 @@ export class FrameworkSessionCore {
     const attrs = new Map(base.attrs);
     for (const [key, json] of changed) attrs.set(key, json);
     for (const key of deleted) attrs.delete(key);
-    return { rowId: base.rowId, userId: saved.userId, expiresAt: saved.expiresAt.getTime(), attrs };
+    return { rowId: base.rowId, userId: saved.userId, expiresAt: saved.expiresAt.getTime(), includeInactivity: saved.includeInactivity, attrs };
   }
 
   private userOf(data: Record<string, unknown>): string | null {
@@ -217,13 +234,16 @@ function assertData(data: unknown): asserts data is Record<string, unknown> {
 }
 
 /**
- * Moving the stored expiry costs a write, so it happens when less than half of the
- * cookie's `maxAge` is left: once per half `maxAge` per session, never per request. A
+ * Moving the stored expiry costs a write, so it happens once the stored expiry trails
+ * the cookie's by more than the last-access interval (half the cookie's `maxAge` at
+ * most): at most one write per interval per active session, never one per request, and
+ * the row never ends more than that interval before the cookie the browser holds. A
  * cookie with a fixed `expires` (no `maxAge`) moves only when the app changes it.
  */
-function needsMove(storedExpiresAt: number, life: CookieLifetime, now: number): boolean {
+function needsMove(storedExpiresAt: number, life: CookieLifetime, now: number, interval: number): boolean {
   if (life.maxAge === null) return true;
-  return storedExpiresAt - now < life.maxAge / 2;
+  const slack = Math.min(interval, life.maxAge / 2);
+  return storedExpiresAt - now < life.maxAge - slack;
 }
 
 function loaded(session: Session): LoadedSession {
@@ -241,5 +261,5 @@ function loaded(session: Session): LoadedSession {
 
 function baseOf(session: Session, attrs: Map<string, string>): SessionBase {
   if (!(session instanceof SessionView)) throw new TypeError('Expected a session of this SessionService.');
-  return { rowId: session.id, userId: session.userId, expiresAt: session.snapshot.expiresAt, attrs };
+  return { rowId: session.id, userId: session.userId, expiresAt: session.snapshot.expiresAt, includeInactivity: session.snapshot.includeInactivity, attrs };
 }

@@ -435,10 +435,10 @@ export class SessionService implements OnModuleInit, BeforeApplicationShutdown {
    * @throws SessionNotFoundError when the session is gone.
    * @internal
    */
-  async assignSessionUser(session: Session, userId: string, expiresAt?: Date): Promise<Session> {
+  async assignSessionUser(session: Session, userId: string, expiresAt?: Date, includeInactivity?: boolean): Promise<Session> {
     assertIdentifier(userId, 'userId');
     const view = this.ownView(session);
-    const cmd = view.isModified || expiresAt !== undefined ? this.updateCommand(view, { notify: false, expiresAt }) : null;
+    const cmd = view.isModified || expiresAt !== undefined || includeInactivity !== undefined ? this.updateCommand(view, { notify: false, expiresAt, includeInactivity }) : null;
     const pending = this.pendingAccessesOf(userId);
     const result = await this.store.assignUser(view.id, userId, cmd, this.options.maxSessions, pending.ids, pending.times).catch((err: unknown) =>
       failedWrite(err, `assignment of session ${view.id} to user ${JSON.stringify(userId)}`, () => {
@@ -456,6 +456,11 @@ export class SessionService implements OnModuleInit, BeforeApplicationShutdown {
     return this.getSession(view.id, { updateLastAccess: false });
   }
 
+  /** The module's lifetimes a framework store applies to its cookies. @internal */
+  get frameworkLifetimes(): { sessionExpiration: number; lastAccessUpdateInterval: number } {
+    return { sessionExpiration: this.options.sessionExpiration, lastAccessUpdateInterval: this.options.lastAccessUpdateInterval };
+  }
+
   /** Live sessions of a group, counted in the database. @internal */
   countGroupSessions(groupId: string): Promise<number> {
     assertIdentifier(groupId, 'groupId');
@@ -463,7 +468,7 @@ export class SessionService implements OnModuleInit, BeforeApplicationShutdown {
   }
 
   /** The live attributes (JSON text) of a group's live sessions, by session id. @internal */
-  groupSessionAttributes(groupId: string): Promise<Map<string, Array<[string, string]>>> {
+  groupSessionAttributes(groupId: string): Promise<Map<string, { expiresAt: number; attributes: Array<[string, string]> }>> {
     assertIdentifier(groupId, 'groupId');
     return this.store.groupAttributes(groupId, this.inactivity);
   }

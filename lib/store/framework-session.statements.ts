@@ -73,7 +73,7 @@ export function frameworkSessionStatements(t: TableNames) {
       name: name('fw_group_attrs'),
       text: `SELECT s.id, a.key, a.value, ${ms('s.expires_at')} AS expires_at
                FROM ${t.sessions} s
-               JOIN ${t.attributes} a ON a.session_id = s.id AND ${live('a')}
+               LEFT JOIN ${t.attributes} a ON a.session_id = s.id AND ${live('a')}
               WHERE s.group_id = $1 AND ${alive('s')}
               ORDER BY s.id`,
     } satisfies Statement,

@@ -25,7 +25,7 @@ export interface SessionRecord<TUser = unknown> {
   /** The session's attributes (relation; load it with `relations: { attributes: true }`). */
   attributes?: SessionAttributeRecord[];
   /** The app's user, when `createSessionEntities` was given a `user` relation. */
-  user?: TUser;
+  user?: TUser | null;
 }
 
 /**
@@ -63,7 +63,7 @@ export interface SessionEntitiesOptions {
   /**
    * Entity names, unique within one DataSource. @default `SessionRecord` and
    * `SessionAttributeRecord` for the default schema and prefix, else the same names followed by
-   * `_<schema>_<prefix>` (pass names of your own when two deployments would share these).
+   * `$<schema>$<prefix>` (pass names of your own if you prefer).
    */
   entityNames?: { session?: string | undefined; attribute?: string | undefined } | undefined;
   /**
@@ -108,7 +108,8 @@ export function createSessionEntities(options: SessionEntitiesOptions = {}): Ses
   const tablePrefix = options.tablePrefix ?? '';
   if (!isValidSchemaName(schemaName)) throw new TypeError(`nestjs-pg-session: invalid schemaName ${JSON.stringify(schemaName)} for the entities.`);
   if (!isValidTablePrefix(tablePrefix)) throw new TypeError(`nestjs-pg-session: invalid tablePrefix ${JSON.stringify(tablePrefix)} for the entities.`);
-  const suffix = schemaName === 'public' && tablePrefix === '' ? '' : `_${schemaName}_${tablePrefix}`;
+  // `$` occurs in neither a schema name nor a prefix, so two places never share a name.
+  const suffix = schemaName === 'public' && tablePrefix === '' ? '' : `$${schemaName}$${tablePrefix}`;
   const sessionsTable = `${tablePrefix}sessions`;
   const attributesTable = `${tablePrefix}session_attributes`;
 
@@ -140,7 +141,9 @@ export function createSessionEntities(options: SessionEntitiesOptions = {}): Ses
   const user = options.user;
   if (user) {
     // No foreign key: a session may name a user the app's table does not (or no longer) hold.
-    const userRelation: RelationOptions = { createForeignKeyConstraints: false, nullable: false };
+    // Nullable, so loading the relation is a LEFT JOIN: sessions of no user (framework
+    // stores' anonymous ones) and of users missing from the app's table stay visible.
+    const userRelation: RelationOptions = { createForeignKeyConstraints: false, nullable: true };
     property(
       session,
       'user',
@@ -161,11 +164,25 @@ export function createSessionEntities(options: SessionEntitiesOptions = {}): Ses
     attribute,
     'session',
     ManyToOne(() => session, 'attributes', { onDelete: 'CASCADE', nullable: false }),
-    JoinColumn({ name: 'session_id', referencedColumnName: 'id', foreignKeyConstraintName: `${attributesTable}_session_id_fkey` }),
+    JoinColumn({ name: 'session_id', referencedColumnName: 'id', foreignKeyConstraintName: generatedConstraintName(attributesTable, 'session_id', 'fkey') }),
   );
   Index(`${tablePrefix}session_attributes_expires_at_idx`, ['expiresAt'], { where: 'expires_at IS NOT NULL' })(attribute);
 
   return { session, attribute, all: [session, attribute] };
+}
+
+/**
+ * The name PostgreSQL gives an inline constraint (`<table>_<column>_<label>`), shortened as
+ * PostgreSQL shortens it past 63 bytes: the longer of table and column loses characters
+ * until it fits (names here are ASCII, so characters are bytes).
+ */
+function generatedConstraintName(table: string, column: string, label: string): string {
+  let [a, b] = [table, column];
+  while (a.length + b.length + label.length + 2 > 63) {
+    if (a.length >= b.length) a = a.slice(0, -1);
+    else b = b.slice(0, -1);
+  }
+  return `${a}_${b}_${label}`;
 }
 
 const defaults = createSessionEntities();

@@ -367,16 +367,18 @@ export class SessionStore {
   }
 
   /** Live attributes of a group's live sessions, grouped by session id (ids in order). */
-  async groupAttributes(groupId: string, inactivity: number): Promise<Map<string, Array<[string, string]>>> {
-    const rows = await this.db.query<{ id: string; key: string; value: string }>(this.framework.groupAttributes, [groupId, inactivity]);
-    const sessions = new Map<string, Array<[string, string]>>();
+  async groupAttributes(groupId: string, inactivity: number): Promise<Map<string, { expiresAt: number; attributes: Array<[string, string]> }>> {
+    const rows = await this.db.query<{ id: string; key: string | null; value: string | null; expires_at: number }>(this.framework.groupAttributes, [groupId, inactivity]);
+    const sessions = new Map<string, { expiresAt: number; attributes: Array<[string, string]> }>();
     for (const row of rows) {
-      let list = sessions.get(row.id);
-      if (list === undefined) sessions.set(row.id, (list = []));
-      list.push([row.key, row.value]);
+      let entry = sessions.get(row.id);
+      if (entry === undefined) sessions.set(row.id, (entry = { expiresAt: row.expires_at, attributes: [] }));
+      // A session without attributes comes as one row with a null key (LEFT JOIN): counted, and empty.
+      if (row.key !== null && row.value !== null) entry.attributes.push([row.key, row.value]);
     }
     return sessions;
   }
+
 }
 
 /** The parameters of the single-update statement. */
