@@ -293,11 +293,12 @@ describe('touch and rolling expiry cost no statement until the batched flush', (
     assert.equal((JSON.parse(row!.value) as { originalMaxAge: number }).originalMaxAge, 60_000, 'the app shortened maxAge: stored');
   });
 
-  it('the stored expiry moves (one write) once less than half the cookie maxAge is left', async () => {
+  it('the stored expiry moves (one write) once it trails the renewed cookie by more than the last-access interval', async () => {
     const client = new HttpClient(node.url);
     await client.get('/me');
     const rowId = frameworkRowId(sidOf(client));
-    await db.query(`UPDATE sessions SET expires_at = now() + interval '20 minutes' WHERE id = $1`, [rowId]);
+    // maxAge 1 h, interval 10 min: 45 minutes left is more than 10 behind the renewed cookie.
+    await db.query(`UPDATE sessions SET expires_at = now() + interval '45 minutes' WHERE id = $1`, [rowId]);
     await node.sessions.clearEntireCache();
     await client.get('/peek');
     const [row] = await db.query<{ expires_at: Date }>(`SELECT expires_at FROM sessions WHERE id = $1`, [rowId]);

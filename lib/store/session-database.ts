@@ -247,7 +247,9 @@ async function assertListenIsDirect(url: string): Promise<void> {
   const probe = new pg.Pool({ connectionString: url, max: 2, application_name: 'nestjs-pg-session probe' });
   probe.on('error', () => undefined); // an idle probe connection dropped by the server
   try {
-    if (await detectTransactionPooler(probe)) {
+    // Unreachable: the LISTEN connection's own start reports that, naming the option.
+    const pooled = await detectTransactionPooler(probe).catch(() => false);
+    if (pooled) {
       throw new Error(
         'nestjs-pg-session: option "listenConnectionString" goes through a pooler in transaction mode (its server backend ' +
           'changes between transactions), where LISTEN silently misses notifications: point it at PostgreSQL directly ' +
