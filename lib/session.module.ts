@@ -1,5 +1,6 @@
 import { Module, type Provider } from '@nestjs/common';
 import { SessionCache } from './cache/session.cache.js';
+import { SessionHealth } from './health/session-health.service.js';
 import { RequireAttributeGuard } from './http/require-attribute.guard.js';
 import { SessionCookieService } from './http/session-cookie.service.js';
 import { SessionGuard } from './http/session.guard.js';
@@ -80,6 +81,7 @@ const providers: Provider[] = [
   SyncState,
   SessionSync,
   SessionNotifications,
+  SessionHealth,
   SessionService,
   LockService,
   SessionCookieService,
@@ -94,6 +96,6 @@ const providers: Provider[] = [
  */
 @Module({
   providers,
-  exports: [SESSION_MODULE_OPTIONS, SessionService, SessionNotifications, LockService, SessionCookieService, SessionGuard, RequireAttributeGuard],
+  exports: [SESSION_MODULE_OPTIONS, SessionService, SessionNotifications, SessionHealth, LockService, SessionCookieService, SessionGuard, RequireAttributeGuard],
 })
 export class SessionModule extends ConfigurableSessionModule {}
