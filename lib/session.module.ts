@@ -5,6 +5,7 @@ import { RequireAttributeGuard } from './http/require-attribute.guard.js';
 import { SessionCookieService } from './http/session-cookie.service.js';
 import { SessionGuard } from './http/session.guard.js';
 import { LockService } from './lock/lock.service.js';
+import { SessionMetrics } from './metrics/session-metrics.js';
 import type { ResolvedSessionOptions } from './options/resolved-options.js';
 import { resolveSessionOptions } from './options/resolve-options.js';
 import type { SessionModuleOptions } from './options/session-module-options.interface.js';
@@ -83,6 +84,7 @@ const providers: Provider[] = [
   SessionNotifications,
   SessionHealth,
   SessionService,
+  SessionMetrics,
   LockService,
   SessionCookieService,
   SessionGuard,
