@@ -28,7 +28,8 @@ export class AppModule {
           createSchemaIfMissing: true,
           cookie: { secrets: [...resolved.secrets], secure: resolved.cookieSecure },
         }),
-        TerminusModule.forRoot(),
+        // Failed checks are logged unless the sample runs silent (the tests).
+        TerminusModule.forRoot({ logger: options.logger !== false }),
       ],
       controllers: [HealthController, HomeController, AuthController, CartController, StepUpController, AdminController, SessionsController],
       providers: [

@@ -7,6 +7,7 @@ import type { ResolvedLockOptions } from './lock-options.interface.js';
 import type { LockHost, SuspendableLock } from './lock-host.js';
 import { monotonicNow, safetyMargin, unrefTimeout } from './lease-timer.js';
 import { assertDuration } from './resolve-lock-options.js';
+import { logId } from '../session/log-id.js';
 
 /**
  * - `idle`: never acquired (or the last `lock()` failed before any acquisition)
@@ -301,6 +302,6 @@ export class LeaseLock implements DistributedLock, SuspendableLock {
   }
 
   private describe(): string {
-    return `lock "${this.resource}" on session ${this.sessionId}`;
+    return `lock "${this.resource}" on session ${logId(this.sessionId)}`;
   }
 }

@@ -9,6 +9,7 @@ import type { DistributedLock } from './distributed-lock.interface.js';
 import type { LockOptions } from './lock-options.interface.js';
 import { LockHost } from './lock-host.js';
 import { assertResource, resolveLockOptions } from './resolve-lock-options.js';
+import { logId } from '../session/log-id.js';
 
 /**
  * Distributed locks scoped to a session: at most one live holder per (session,
@@ -95,7 +96,7 @@ export class LockService implements BeforeApplicationShutdown {
 
   private logReleaseFailure(lock: DistributedLock, err: unknown): void {
     this.host.logger.warn(
-      `nestjs-pg-session: withLock could not release lock "${lock.resource}" on session ${lock.sessionId}; ` +
+      `nestjs-pg-session: withLock could not release lock "${lock.resource}" on session ${logId(lock.sessionId)}; ` +
         `its lease will run out by itself: ${String(err)}`,
     );
   }

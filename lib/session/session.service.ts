@@ -31,6 +31,7 @@ import type {
 } from './session-options.interface.js';
 import type { AttributeInput, InitialAttributes, Session } from './session.interface.js';
 import { SessionView } from './session-view.js';
+import { logId } from './log-id.js';
 
 /** An update whose snapshot turned out stale is re-run; this bounds pathological contention. */
 const MAX_STALE_RETRIES = 100;
@@ -200,7 +201,7 @@ export class SessionService implements OnModuleInit, BeforeApplicationShutdown {
             return this.view(result.snapshot, false, Date.now());
           case 'committed-unreadable':
             drop();
-            this.options.logger.warn(`Session ${view.id.slice(0, 8)}… was updated, but the returned row could not be read; reading it again: ${String(result.cause)}`);
+            this.options.logger.warn(`Session ${logId(view.id)} was updated, but the returned row could not be read; reading it again: ${String(result.cause)}`);
             return await this.load(view.id, { updateLastAccess: false });
           case 'not-found':
             this.cache.invalidateSessions([view.id]);
