@@ -2,10 +2,11 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { metrics } from '@opentelemetry/api';
 import { MeterProvider, MetricReader, type DataPoint, type Histogram } from '@opentelemetry/sdk-metrics';
-import { SessionConflictError } from '../lib/index.js';
+import { LockService, SessionConflictError } from '../lib/index.js';
 import { useTestDatabase } from './support/database.js';
 import { assertNoOpenHandles } from './support/handles.js';
 import { nextChange, startNode, type TestNode } from './support/nodes.js';
+import { waitFor } from './support/wait.js';
 
 /** A pull reader: metrics are read when the test calls `collect()`. */
 class TestReader extends MetricReader {
@@ -104,5 +105,29 @@ describe('metrics through the OpenTelemetry API', () => {
     const durations = points.get('nestjs_pg_session.update_batch.duration')![0]!.value as Histogram;
     assert.equal(durations.count, sizes.count);
     assert.equal(value(points, 'nestjs_pg_session.updates', { outcome: 'ok' }), 21);
+  });
+
+  it('last-access flushes, cleanup passes and locks acquired, held and lost move', async () => {
+    const s = await a.sessions.createSession('metrics-work');
+    await a.sessions.getSession(s.id);
+    await a.sessions.flushLastAccess();
+    await a.sessions.cleanupExpiredSessions();
+    let points = await collect(reader);
+    assert.ok(value(points, 'nestjs_pg_session.last_access.flushes') >= 1);
+    assert.ok(value(points, 'nestjs_pg_session.last_access.rows') >= 1);
+    assert.ok(value(points, 'nestjs_pg_session.cleanup.runs') >= 1);
+
+    const lock = a.app.get(LockService).createLock(s.id, 'metrics', { leaseTime: 5000, heartbeatInterval: 50 });
+    await lock.lock();
+    points = await collect(reader);
+    assert.equal(value(points, 'nestjs_pg_session.locks.acquired'), 1);
+    assert.equal(value(points, 'nestjs_pg_session.locks.held'), 1);
+    assert.equal(value(points, 'nestjs_pg_session.locks.lost'), 0);
+    // Deleting the session frees its locks: the holder's next heartbeat finds it lost.
+    await b.sessions.deleteSession(s.id);
+    await waitFor(() => lock.signal.aborted, 'the holder to learn its lock is gone', 3000);
+    points = await collect(reader);
+    assert.equal(value(points, 'nestjs_pg_session.locks.lost'), 1);
+    assert.equal(value(points, 'nestjs_pg_session.locks.held'), 0);
   });
 });

@@ -200,6 +200,8 @@ export class LeaseLock implements DistributedLock, SuspendableLock {
     this.epoch++;
     if (this.controller.signal.aborted) this.controller = new AbortController();
     this.state = 'held';
+    this.host.counters.acquired++;
+    this.host.counters.held++;
     this.everHeld = true;
     this.token = token;
     this.deadline = deadline;
@@ -210,6 +212,8 @@ export class LeaseLock implements DistributedLock, SuspendableLock {
   /** Ends the current acquisition: timers off, holder told through the signal. */
   private end(next: 'lost' | 'released', reason: Error): void {
     this.epoch++;
+    if (this.state === 'held') this.host.counters.held--;
+    if (next === 'lost') this.host.counters.lost++;
     this.state = next;
     this.clearTimers();
     this.host.untrack(this);

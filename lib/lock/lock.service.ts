@@ -85,6 +85,14 @@ export class LockService implements BeforeApplicationShutdown {
   }
 
   /** Releases after `fn` threw: `fn`'s error is what the caller gets, whatever happened to the lock. */
+  /**
+   * Lock counters of this node (for the metrics).
+   * @internal
+   */
+  get counters(): { readonly acquired: number; readonly held: number; readonly lost: number } {
+    return this.host.counters;
+  }
+
   private async releaseQuietly(lock: DistributedLock): Promise<void> {
     if (lock instanceof LeaseLock && lock.releasedByHolder) return;
     try {

@@ -2,6 +2,7 @@ import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } fro
 import type { Attributes, BatchObservableCallback, Counter, Histogram, Meter, Observable } from '@opentelemetry/api';
 import type { ResolvedSessionOptions } from '../options/resolved-options.js';
 import { RESOLVED_SESSION_OPTIONS } from '../options/session.constants.js';
+import { LockService } from '../lock/lock.service.js';
 import { SessionService } from '../session/session.service.js';
 import type { UpdateResult } from '../store/session.store.js';
 import { SessionStore } from '../store/session.store.js';
@@ -58,6 +59,7 @@ export class SessionMetrics implements OnModuleInit, OnApplicationShutdown {
     @Inject(RESOLVED_SESSION_OPTIONS) private readonly options: ResolvedSessionOptions,
     private readonly sessions: SessionService,
     private readonly store: SessionStore,
+    private readonly locks: LockService,
   ) {}
 
   async onModuleInit(): Promise<void> {
@@ -94,7 +96,26 @@ export class SessionMetrics implements OnModuleInit, OnApplicationShutdown {
       unit: '1',
       description: '1 while this node\'s LISTEN connection is listening, 0 while it reconnects.',
     });
+    const flushes = meter.createObservableCounter(`${p}last_access.flushes`, {
+      unit: '{statement}',
+      description: 'Statements that wrote batched last-access times.',
+    });
+    const flushedRows = meter.createObservableCounter(`${p}last_access.rows`, { unit: '{session}', description: 'Last-access times written.' });
+    const cleanups = meter.createObservableCounter(`${p}cleanup.runs`, { unit: '{run}', description: 'Expiry cleanup passes this node ran.' });
+    const cleaned = meter.createObservableCounter(`${p}cleanup.deleted`, { unit: '{session}', description: 'Expired sessions deleted by cleanup.' });
+    const acquired = meter.createObservableCounter(`${p}locks.acquired`, { unit: '{lock}', description: 'Distributed locks acquired on this node.' });
+    const held = meter.createObservableUpDownCounter(`${p}locks.held`, { unit: '{lock}', description: 'Distributed locks this node holds now.' });
+    const lost = meter.createObservableCounter(`${p}locks.lost`, { unit: '{lock}', description: 'Locks lost before release (lease ran out).' });
     this.collect = (result) => {
+      const work = this.sessions.workCounters();
+      result.observe(flushes, work.lastAccessFlushes);
+      result.observe(flushedRows, work.lastAccessRows);
+      result.observe(cleanups, work.cleanupRuns);
+      result.observe(cleaned, work.cleanupDeleted);
+      const lockCounts = this.locks.counters;
+      result.observe(acquired, lockCounts.acquired);
+      result.observe(held, lockCounts.held);
+      result.observe(lost, lockCounts.lost);
       const stats = this.sessions.stats();
       result.observe(hits, stats.cacheHits);
       result.observe(misses, stats.cacheMisses);
@@ -103,7 +124,7 @@ export class SessionMetrics implements OnModuleInit, OnApplicationShutdown {
       result.observe(resyncs, stats.resyncs);
       result.observe(listening, stats.listening ? 1 : 0);
     };
-    this.observables = [hits, misses, size, received, resyncs, listening];
+    this.observables = [hits, misses, size, received, resyncs, listening, flushes, flushedRows, cleanups, cleaned, acquired, held, lost];
     meter.addBatchObservableCallback(this.observe, this.observables);
     this.meter = meter;
 
