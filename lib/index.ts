@@ -16,6 +16,7 @@ export type {
   SessionStats,
 } from './session/session-options.interface.js';
 export { SessionNotifications } from './sync/session-notifications.js';
+export { SessionHealth, type SessionHealthReport } from './health/session-health.service.js';
 export type { SessionChange, SyncStatus } from './sync/session-change.js';
 export { LockService } from './lock/lock.service.js';
 export type { DistributedLock } from './lock/distributed-lock.interface.js';

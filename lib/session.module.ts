@@ -1,9 +1,11 @@
 import { Module, type Provider } from '@nestjs/common';
 import { SessionCache } from './cache/session.cache.js';
+import { SessionHealth } from './health/session-health.service.js';
 import { RequireAttributeGuard } from './http/require-attribute.guard.js';
 import { SessionCookieService } from './http/session-cookie.service.js';
 import { SessionGuard } from './http/session.guard.js';
 import { LockService } from './lock/lock.service.js';
+import { SessionMetrics } from './metrics/session-metrics.js';
 import type { ResolvedSessionOptions } from './options/resolved-options.js';
 import { resolveSessionOptions } from './options/resolve-options.js';
 import type { SessionModuleOptions } from './options/session-module-options.interface.js';
@@ -80,7 +82,9 @@ const providers: Provider[] = [
   SyncState,
   SessionSync,
   SessionNotifications,
+  SessionHealth,
   SessionService,
+  SessionMetrics,
   LockService,
   SessionCookieService,
   SessionGuard,
@@ -94,6 +98,6 @@ const providers: Provider[] = [
  */
 @Module({
   providers,
-  exports: [SESSION_MODULE_OPTIONS, SessionService, SessionNotifications, LockService, SessionCookieService, SessionGuard, RequireAttributeGuard],
+  exports: [SESSION_MODULE_OPTIONS, SessionService, SessionNotifications, SessionHealth, LockService, SessionCookieService, SessionGuard, RequireAttributeGuard],
 })
 export class SessionModule extends ConfigurableSessionModule {}

@@ -1,9 +1,12 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
+import { TerminusModule } from '@nestjs/terminus';
 import { SessionModule } from 'nestjs-pg-session';
+import { SessionHealthIndicator } from 'nestjs-pg-session/terminus';
 import { AuthController } from './auth/auth.controller.js';
 import { CartController } from './cart/cart.controller.js';
 import { CartService } from './cart/cart.service.js';
+import { HealthController } from './health/health.controller.js';
 import { SessionErrorsFilter } from './common/session-errors.filter.js';
 import { SAMPLE_OPTIONS, resolveSampleOptions, type SampleAppOptions } from './sample-options.js';
 import { SessionsController } from './sessions/sessions.controller.js';
@@ -25,11 +28,14 @@ export class AppModule {
           createSchemaIfMissing: true,
           cookie: { secrets: [...resolved.secrets], secure: resolved.cookieSecure },
         }),
+        // Failed checks are logged unless the sample runs silent (the tests).
+        TerminusModule.forRoot({ logger: options.logger !== false }),
       ],
-      controllers: [HomeController, AuthController, CartController, StepUpController, AdminController, SessionsController],
+      controllers: [HealthController, HomeController, AuthController, CartController, StepUpController, AdminController, SessionsController],
       providers: [
         { provide: SAMPLE_OPTIONS, useValue: resolved },
         { provide: APP_FILTER, useClass: SessionErrorsFilter },
+        SessionHealthIndicator,
         DemoUsersService,
         CartService,
       ],

@@ -7,6 +7,7 @@ import type { ResolvedLockOptions } from './lock-options.interface.js';
 import type { LockHost, SuspendableLock } from './lock-host.js';
 import { monotonicNow, safetyMargin, unrefTimeout } from './lease-timer.js';
 import { assertDuration } from './resolve-lock-options.js';
+import { logId } from '../session/log-id.js';
 
 /**
  * - `idle`: never acquired (or the last `lock()` failed before any acquisition)
@@ -199,6 +200,8 @@ export class LeaseLock implements DistributedLock, SuspendableLock {
     this.epoch++;
     if (this.controller.signal.aborted) this.controller = new AbortController();
     this.state = 'held';
+    this.host.counters.acquired++;
+    this.host.counters.held++;
     this.everHeld = true;
     this.token = token;
     this.deadline = deadline;
@@ -209,6 +212,8 @@ export class LeaseLock implements DistributedLock, SuspendableLock {
   /** Ends the current acquisition: timers off, holder told through the signal. */
   private end(next: 'lost' | 'released', reason: Error): void {
     this.epoch++;
+    if (this.state === 'held') this.host.counters.held--;
+    if (next === 'lost') this.host.counters.lost++;
     this.state = next;
     this.clearTimers();
     this.host.untrack(this);
@@ -301,6 +306,6 @@ export class LeaseLock implements DistributedLock, SuspendableLock {
   }
 
   private describe(): string {
-    return `lock "${this.resource}" on session ${this.sessionId}`;
+    return `lock "${this.resource}" on session ${logId(this.sessionId)}`;
   }
 }

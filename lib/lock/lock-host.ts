@@ -18,6 +18,8 @@ export interface SuspendableLock {
 export class LockHost {
   private readonly active = new Set<SuspendableLock>();
   private stopped = false;
+  /** Acquisitions, held locks and losses of this node (read lazily by the metrics). */
+  readonly counters = { acquired: 0, held: 0, lost: 0 };
 
   constructor(
     readonly store: LockStore,

@@ -9,6 +9,7 @@ import type { DistributedLock } from './distributed-lock.interface.js';
 import type { LockOptions } from './lock-options.interface.js';
 import { LockHost } from './lock-host.js';
 import { assertResource, resolveLockOptions } from './resolve-lock-options.js';
+import { logId } from '../session/log-id.js';
 
 /**
  * Distributed locks scoped to a session: at most one live holder per (session,
@@ -84,6 +85,14 @@ export class LockService implements BeforeApplicationShutdown {
   }
 
   /** Releases after `fn` threw: `fn`'s error is what the caller gets, whatever happened to the lock. */
+  /**
+   * Lock counters of this node (for the metrics).
+   * @internal
+   */
+  get counters(): { readonly acquired: number; readonly held: number; readonly lost: number } {
+    return this.host.counters;
+  }
+
   private async releaseQuietly(lock: DistributedLock): Promise<void> {
     if (lock instanceof LeaseLock && lock.releasedByHolder) return;
     try {
@@ -95,7 +104,7 @@ export class LockService implements BeforeApplicationShutdown {
 
   private logReleaseFailure(lock: DistributedLock, err: unknown): void {
     this.host.logger.warn(
-      `nestjs-pg-session: withLock could not release lock "${lock.resource}" on session ${lock.sessionId}; ` +
+      `nestjs-pg-session: withLock could not release lock "${lock.resource}" on session ${logId(lock.sessionId)}; ` +
         `its lease will run out by itself: ${String(err)}`,
     );
   }

@@ -31,6 +31,7 @@ import type {
 } from './session-options.interface.js';
 import type { AttributeInput, InitialAttributes, Session } from './session.interface.js';
 import { SessionView } from './session-view.js';
+import { logId } from './log-id.js';
 
 /** An update whose snapshot turned out stale is re-run; this bounds pathological contention. */
 const MAX_STALE_RETRIES = 100;
@@ -44,6 +45,8 @@ const MAX_STALE_RETRIES = 100;
 export class SessionService implements OnModuleInit, BeforeApplicationShutdown {
   private hits = 0;
   private misses = 0;
+  private cleanupRuns = 0;
+  private cleanupDeleted = 0;
   private readonly inactivity: number;
   private readonly lifetimeInCache: number;
   private readonly maxAttributeLength: number;
@@ -200,7 +203,7 @@ export class SessionService implements OnModuleInit, BeforeApplicationShutdown {
             return this.view(result.snapshot, false, Date.now());
           case 'committed-unreadable':
             drop();
-            this.options.logger.warn(`Session ${view.id.slice(0, 8)}… was updated, but the returned row could not be read; reading it again: ${String(result.cause)}`);
+            this.options.logger.warn(`Session ${logId(view.id)} was updated, but the returned row could not be read; reading it again: ${String(result.cause)}`);
             return await this.load(view.id, { updateLastAccess: false });
           case 'not-found':
             this.cache.invalidateSessions([view.id]);
@@ -358,6 +361,8 @@ export class SessionService implements OnModuleInit, BeforeApplicationShutdown {
     await this.lastAccess.flush();
     const result = await this.store.cleanup(this.inactivity);
     if (result === null) return 0;
+    this.cleanupRuns++;
+    this.cleanupDeleted += result.ids.length;
     if (result.ids.length > 0) {
       this.invalidator.apply({ type: 'sessions', ids: result.ids });
       this.lastAccess.forget(result.ids);
@@ -379,6 +384,20 @@ export class SessionService implements OnModuleInit, BeforeApplicationShutdown {
       notificationsReceived: this.sync.notificationsReceived,
       resyncs: this.sync.resyncs,
       listening: this.sync.listening,
+    };
+  }
+
+  /**
+   * Counters of the background work (for the metrics): cleanup passes this node ran and
+   * sessions they deleted, last-access flush statements and rows written.
+   * @internal
+   */
+  workCounters(): { cleanupRuns: number; cleanupDeleted: number; lastAccessFlushes: number; lastAccessRows: number } {
+    return {
+      cleanupRuns: this.cleanupRuns,
+      cleanupDeleted: this.cleanupDeleted,
+      lastAccessFlushes: this.lastAccess.statements,
+      lastAccessRows: this.lastAccess.rowsWritten,
     };
   }
 

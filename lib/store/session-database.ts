@@ -115,6 +115,26 @@ export class SessionDatabase {
   }
 
   /**
+   * Checks that PostgreSQL answers a trivial query within `timeoutMs` (for health checks).
+   * Rejects with the reason otherwise; a query still running at the timeout is left to
+   * finish or fail on its own.
+   */
+  async ping(timeoutMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+    });
+    const query = this.query('SELECT 1');
+    // The query may fail after the timeout won: that late rejection is not an unhandled one.
+    query.catch(() => undefined);
+    try {
+      await Promise.race([query, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
    * Runs `fn` in one transaction on one connection; rolls back when it throws.
    * `begin` is the statement that opens it (it may also set transaction-local settings).
    */

@@ -145,6 +145,11 @@ export class SessionStore {
    * statement (see `updateBatch` in `session.statements.ts`). Inside `tx` it runs
    * alone, in that transaction. The caller runs it again on `'retry'`.
    */
+  /** Observer of every written update batch (set by the metrics at module init); see {@link WriteBatcher.onBatch}. */
+  set onUpdateBatch(observer: WriteBatcher<UpdateCommand, UpdateResult>['onBatch']) {
+    this.batcher.onBatch = observer;
+  }
+
   update(cmd: UpdateCommand, tx?: Transaction): Promise<UpdateResult> {
     if (tx) return this.runSingle(cmd, tx);
     return this.batcher.submit(cmd);

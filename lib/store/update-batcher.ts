@@ -19,6 +19,12 @@ export class WriteBatcher<C extends { readonly id: string }, R> {
   private inFlight = 0;
   /** Keys of the commands in batches being written. */
   private readonly busy = new Set<string>();
+  /**
+   * Told of every batch once written (metrics): its size, how long it took in seconds,
+   * and the commands' outcomes, or null when the whole batch failed. Called per batch,
+   * never per command.
+   */
+  onBatch: ((size: number, seconds: number, outcomes: ReadonlyArray<BatchOutcome<R>> | null) => void) | undefined;
 
   constructor(
     private readonly write: (commands: C[]) => Promise<Array<BatchOutcome<R>>>,
@@ -65,15 +71,21 @@ export class WriteBatcher<C extends { readonly id: string }, R> {
       this.queue = rest;
       this.inFlight++;
       for (const item of batch) this.busy.add(item.command.id);
+      const started = this.onBatch ? performance.now() : 0;
       this.write(batch.map((item) => item.command))
         .then(
-          (outcomes) =>
+          (outcomes) => {
+            this.onBatch?.(batch.length, (performance.now() - started) / 1000, outcomes);
             batch.forEach((item, i) => {
               const outcome = outcomes[i]!;
               if (outcome.ok) item.resolve(outcome.value);
               else item.reject(outcome.error);
-            }),
-          (error: unknown) => batch.forEach((item) => item.reject(error)),
+            });
+          },
+          (error: unknown) => {
+            this.onBatch?.(batch.length, (performance.now() - started) / 1000, null);
+            batch.forEach((item) => item.reject(error));
+          },
         )
         .finally(() => {
           for (const item of batch) this.busy.delete(item.command.id);

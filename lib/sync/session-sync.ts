@@ -102,7 +102,12 @@ export class SessionSync implements OnModuleInit, OnApplicationShutdown {
     this.cache.setServing(false);
     if (!this.state.listening) return;
     this.state.listening = false;
-    this.options.logger.warn(`Session LISTEN connection lost; serving sessions from the database until it is back: ${String(reason)}`);
+    this.state.downSince = Date.now();
+    // Logged once per outage (not per retry: the guard above holds until a resync completes).
+    this.options.logger.warn(
+      `Session LISTEN connection lost; serving sessions from the database (no cache) and reconnecting until it is back. ` +
+        `If this lasts, check that PostgreSQL is reachable: ${String(reason)}`,
+    );
     this.status.next('reconnecting');
   }
 
@@ -114,6 +119,15 @@ export class SessionSync implements OnModuleInit, OnApplicationShutdown {
   private async resync(): Promise<void> {
     // Everything below is valid only if LISTEN stays up on this very connection.
     const generation = this.connection.generation;
+    this.state.resyncing = true;
+    try {
+      await this.recheck(generation);
+    } finally {
+      this.state.resyncing = false;
+    }
+  }
+
+  private async recheck(generation: number): Promise<void> {
     const epoch = await this.store.cacheEpoch();
     if (epoch !== this.cacheEpoch) this.cache.clear();
     const cached = this.cache.versions();
@@ -127,7 +141,9 @@ export class SessionSync implements OnModuleInit, OnApplicationShutdown {
     this.cache.setServing(true);
     this.state.listening = true;
     this.state.resyncs++;
-    this.options.logger.log?.(`Session LISTEN connection restored; cache re-checked (${cached.length} entries).`);
+    const outage = this.state.downSince === null ? '' : ` after ${((Date.now() - this.state.downSince) / 1000).toFixed(1)} s`;
+    this.state.downSince = null;
+    this.options.logger.log?.(`Session LISTEN connection restored${outage}; cache re-checked (${cached.length} entries), serving from the cache again.`);
     this.status.next('resynced');
   }
 }

@@ -19,6 +19,8 @@ export class LastAccessWriter {
   private running: Promise<void> | undefined;
   /** Statements issued by flushes since start (for stats and benchmarks). */
   statements = 0;
+  /** Session rows whose last access was written since start (metrics). */
+  rowsWritten = 0;
 
   constructor(
     private readonly store: SessionStore,
@@ -115,7 +117,9 @@ export class LastAccessWriter {
     for (let attempt = 0; ; attempt++) {
       this.statements++;
       try {
-        return await this.store.flushLastAccess(chunk, times);
+        await this.store.flushLastAccess(chunk, times);
+        this.rowsWritten += chunk.length;
+        return;
       } catch (err) {
         // A deadlock with a multi-row delete elsewhere: the statement was rolled back; run it again.
         if ((err as { code?: string }).code !== '40P01' || attempt >= 2) throw err;
