@@ -76,7 +76,7 @@ describe('metrics through the OpenTelemetry API', () => {
     await b.sessions.updateSession(fromB);
     await heard;
     points = await collect(reader);
-    assert.ok(value(points, 'nestjs_pg_session.notifications.received') >= 1);
+    assert.ok(value(points, 'nestjs_pg_session.notification.received') >= 1);
 
     // On A: one update that succeeds and one that loses on the version.
     const copy1 = await a.sessions.getSession(s.id, { forceRefresh: true });
@@ -120,14 +120,46 @@ describe('metrics through the OpenTelemetry API', () => {
     const lock = a.app.get(LockService).createLock(s.id, 'metrics', { leaseTime: 5000, heartbeatInterval: 50 });
     await lock.lock();
     points = await collect(reader);
-    assert.equal(value(points, 'nestjs_pg_session.locks.acquired'), 1);
-    assert.equal(value(points, 'nestjs_pg_session.locks.held'), 1);
-    assert.equal(value(points, 'nestjs_pg_session.locks.lost'), 0);
+    assert.equal(value(points, 'nestjs_pg_session.lock.acquisitions'), 1);
+    assert.equal(value(points, 'nestjs_pg_session.lock.active'), 1);
+    assert.equal(value(points, 'nestjs_pg_session.lock.losses'), 0);
     // Deleting the session frees its locks: the holder's next heartbeat finds it lost.
     await b.sessions.deleteSession(s.id);
     await waitFor(() => lock.signal.aborted, 'the holder to learn its lock is gone', 3000);
     points = await collect(reader);
-    assert.equal(value(points, 'nestjs_pg_session.locks.lost'), 1);
-    assert.equal(value(points, 'nestjs_pg_session.locks.held'), 0);
+    assert.equal(value(points, 'nestjs_pg_session.lock.losses'), 1);
+    assert.equal(value(points, 'nestjs_pg_session.lock.active'), 0);
+  });
+});
+
+describe('metrics of two module instances on one meter provider', () => {
+  const reader = new TestReader();
+  const provider = new MeterProvider({ readers: [reader] });
+  let a: TestNode;
+  let b: TestNode;
+
+  before(async () => {
+    metrics.setGlobalMeterProvider(provider);
+    a = await startNode(db.url);
+    b = await startNode(db.url);
+    metrics.disable();
+  });
+
+  after(async () => {
+    await a?.close();
+    await b?.close();
+    await provider.shutdown();
+  });
+
+  it('each instance reports its own series (node.id attribute), none overwrites the other', async () => {
+    const s = await a.sessions.createSession('two-instances');
+    for (let i = 0; i < 5; i++) await a.sessions.getSession(s.id);
+    const points = await collect(reader);
+    const hits = points.get('nestjs_pg_session.cache.hits') ?? [];
+    const nodes = new Set(hits.map((p) => p.attributes['nestjs_pg_session.node.id']));
+    assert.equal(nodes.size, 2, 'one series per instance');
+    const total = hits.reduce((sum, p) => sum + (p.value as number), 0);
+    assert.equal(total, a.sessions.stats().cacheHits + b.sessions.stats().cacheHits);
+    assert.ok(hits.some((p) => (p.value as number) === a.sessions.stats().cacheHits && a.sessions.stats().cacheHits >= 5), 'node A\'s hits are reported');
   });
 });

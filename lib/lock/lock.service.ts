@@ -84,7 +84,6 @@ export class LockService implements BeforeApplicationShutdown {
     await this.host.shutdown();
   }
 
-  /** Releases after `fn` threw: `fn`'s error is what the caller gets, whatever happened to the lock. */
   /**
    * Lock counters of this node (for the metrics).
    * @internal
@@ -93,6 +92,7 @@ export class LockService implements BeforeApplicationShutdown {
     return this.host.counters;
   }
 
+  /** Releases after `fn` threw: `fn`'s error is what the caller gets, whatever happened to the lock. */
   private async releaseQuietly(lock: DistributedLock): Promise<void> {
     if (lock instanceof LeaseLock && lock.releasedByHolder) return;
     try {

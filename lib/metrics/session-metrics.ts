@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import type { Attributes, BatchObservableCallback, Counter, Histogram, Meter, Observable } from '@opentelemetry/api';
 import type { ResolvedSessionOptions } from '../options/resolved-options.js';
@@ -84,10 +85,17 @@ export class SessionMetrics implements OnModuleInit, OnApplicationShutdown {
 
   private start(meter: Meter): void {
     const p = 'nestjs_pg_session.';
+    // Which module instance observes: several (nodes in one process, deployments with other
+    // schemas or prefixes) share one meter, and without these they would overwrite each other.
+    const own: Attributes = {
+      [`${p}deployment`]: `${this.options.schemaName}.${this.options.tablePrefix}`,
+      [`${p}node.id`]: randomUUID().slice(0, 8),
+    };
+    const withOutcome = Object.fromEntries(Object.entries(OUTCOMES).map(([k, a]) => [k, { ...own, ...a }])) as Record<UpdateOutcome, Attributes>;
     const hits = meter.createObservableCounter(`${p}cache.hits`, { unit: '{hit}', description: 'Session reads served from this node\'s cache.' });
     const misses = meter.createObservableCounter(`${p}cache.misses`, { unit: '{miss}', description: 'Session reads that went to the database.' });
     const size = meter.createObservableUpDownCounter(`${p}cache.size`, { unit: '{session}', description: 'Sessions held in this node\'s cache.' });
-    const received = meter.createObservableCounter(`${p}notifications.received`, {
+    const received = meter.createObservableCounter(`${p}notification.received`, {
       unit: '{notification}',
       description: 'Invalidations received from other nodes.',
     });
@@ -100,29 +108,29 @@ export class SessionMetrics implements OnModuleInit, OnApplicationShutdown {
       unit: '{statement}',
       description: 'Statements that wrote batched last-access times.',
     });
-    const flushedRows = meter.createObservableCounter(`${p}last_access.rows`, { unit: '{session}', description: 'Last-access times written.' });
+    const flushedRows = meter.createObservableCounter(`${p}last_access.rows`, { unit: '{row}', description: 'Last-access times written.' });
     const cleanups = meter.createObservableCounter(`${p}cleanup.runs`, { unit: '{run}', description: 'Expiry cleanup passes this node ran.' });
     const cleaned = meter.createObservableCounter(`${p}cleanup.deleted`, { unit: '{session}', description: 'Expired sessions deleted by cleanup.' });
-    const acquired = meter.createObservableCounter(`${p}locks.acquired`, { unit: '{lock}', description: 'Distributed locks acquired on this node.' });
-    const held = meter.createObservableUpDownCounter(`${p}locks.held`, { unit: '{lock}', description: 'Distributed locks this node holds now.' });
-    const lost = meter.createObservableCounter(`${p}locks.lost`, { unit: '{lock}', description: 'Locks lost before release (lease ran out).' });
+    const acquired = meter.createObservableCounter(`${p}lock.acquisitions`, { unit: '{lock}', description: 'Distributed locks acquired on this node.' });
+    const held = meter.createObservableUpDownCounter(`${p}lock.active`, { unit: '{lock}', description: 'Distributed locks this node holds now.' });
+    const lost = meter.createObservableCounter(`${p}lock.losses`, { unit: '{lock}', description: 'Locks lost before release (lease ran out).' });
     this.collect = (result) => {
       const work = this.sessions.workCounters();
-      result.observe(flushes, work.lastAccessFlushes);
-      result.observe(flushedRows, work.lastAccessRows);
-      result.observe(cleanups, work.cleanupRuns);
-      result.observe(cleaned, work.cleanupDeleted);
+      result.observe(flushes, work.lastAccessFlushes, own);
+      result.observe(flushedRows, work.lastAccessRows, own);
+      result.observe(cleanups, work.cleanupRuns, own);
+      result.observe(cleaned, work.cleanupDeleted, own);
       const lockCounts = this.locks.counters;
-      result.observe(acquired, lockCounts.acquired);
-      result.observe(held, lockCounts.held);
-      result.observe(lost, lockCounts.lost);
+      result.observe(acquired, lockCounts.acquired, own);
+      result.observe(held, lockCounts.held, own);
+      result.observe(lost, lockCounts.lost, own);
       const stats = this.sessions.stats();
-      result.observe(hits, stats.cacheHits);
-      result.observe(misses, stats.cacheMisses);
-      result.observe(size, stats.cacheSize);
-      result.observe(received, stats.notificationsReceived);
-      result.observe(resyncs, stats.resyncs);
-      result.observe(listening, stats.listening ? 1 : 0);
+      result.observe(hits, stats.cacheHits, own);
+      result.observe(misses, stats.cacheMisses, own);
+      result.observe(size, stats.cacheSize, own);
+      result.observe(received, stats.notificationsReceived, own);
+      result.observe(resyncs, stats.resyncs, own);
+      result.observe(listening, stats.listening ? 1 : 0, own);
     };
     this.observables = [hits, misses, size, received, resyncs, listening, flushes, flushedRows, cleanups, cleaned, acquired, held, lost];
     meter.addBatchObservableCallback(this.observe, this.observables);
@@ -142,10 +150,10 @@ export class SessionMetrics implements OnModuleInit, OnApplicationShutdown {
       advice: { explicitBucketBoundaries: [1, 2, 4, 8, 16, 32, 64, 128, 256] },
     });
     this.store.onUpdateBatch = (n, seconds, outcomes) => {
-      duration.record(seconds);
-      batchSize.record(n);
+      duration.record(seconds, own);
+      batchSize.record(n, own);
       if (outcomes === null) {
-        updates.add(n, OUTCOMES.error);
+        updates.add(n, withOutcome.error);
         return;
       }
       const counts = new Map<UpdateOutcome, number>();
@@ -153,7 +161,7 @@ export class SessionMetrics implements OnModuleInit, OnApplicationShutdown {
         const k = outcomeOf(o as BatchOutcome<UpdateResult>);
         counts.set(k, (counts.get(k) ?? 0) + 1);
       }
-      for (const [k, count] of counts) updates.add(count, OUTCOMES[k]);
+      for (const [k, count] of counts) updates.add(count, withOutcome[k]);
     };
   }
 }

@@ -28,6 +28,8 @@ function queryConfig(statement: Statement | string, values: unknown[] | undefine
  */
 export class SessionDatabase {
   private closed = false;
+  /** The health ping in flight, shared by concurrent checks. */
+  private pinging: Promise<void> | undefined;
   /** Whether statements go as named prepared statements (see the `preparedStatements` option). */
   private named = true;
 
@@ -121,10 +123,18 @@ export class SessionDatabase {
    */
   async ping(timeoutMs: number): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
+    const busy = this.pool.waitingCount > 0 || (this.pool.idleCount === 0 && this.pool.totalCount >= (this.pool.options.max ?? 10));
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+      timer = setTimeout(
+        () => reject(new Error(`no answer within ${timeoutMs} ms${busy ? ' (every pooled connection was busy: the pool, not the database, may be the bottleneck)' : ''}`)),
+        timeoutMs,
+      );
     });
-    const query = this.query('SELECT 1');
+    // One ping at a time: health checks that time out on a saturated pool must not pile up in its queue.
+    this.pinging ??= this.query('SELECT 1').then(() => undefined).finally(() => {
+      this.pinging = undefined;
+    });
+    const query = this.pinging;
     // The query may fail after the timeout won: that late rejection is not an unhandled one.
     query.catch(() => undefined);
     try {

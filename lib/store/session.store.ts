@@ -140,16 +140,17 @@ export class SessionStore {
     });
   }
 
-  /**
-   * Runs one update, coalesced with concurrent updates of other sessions into one
-   * statement (see `updateBatch` in `session.statements.ts`). Inside `tx` it runs
-   * alone, in that transaction. The caller runs it again on `'retry'`.
-   */
   /** Observer of every written update batch (set by the metrics at module init); see {@link WriteBatcher.onBatch}. */
   set onUpdateBatch(observer: WriteBatcher<UpdateCommand, UpdateResult>['onBatch']) {
     this.batcher.onBatch = observer;
   }
 
+  /**
+   * Runs one update, coalesced with concurrent updates of other sessions into one
+   * statement (see `updateBatch` in `session.statements.ts`). Inside `tx` it runs
+   * alone, in that transaction. A stale snapshot is re-run here (see `updateBatch`);
+   * in `tx` the caller runs it again on `'retry'`.
+   */
   update(cmd: UpdateCommand, tx?: Transaction): Promise<UpdateResult> {
     if (tx) return this.runSingle(cmd, tx);
     return this.batcher.submit(cmd);

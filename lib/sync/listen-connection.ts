@@ -163,12 +163,9 @@ export class ListenConnection {
       // This connection dropped during recovery and a newer one is already being
       // recovered by its own run: leave that one alone.
       if (connected !== undefined && connected !== this.client) return;
-      const client = this.client;
       this.up = false;
-      if (client) {
-        this.client = undefined;
-        await this.endClient(client);
-      }
+      // Ends the client and its heartbeat timer (left running, it would ping a dead client forever).
+      await this.teardown();
       this.scheduleReconnect();
     }
   }

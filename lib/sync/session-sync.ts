@@ -89,7 +89,8 @@ export class SessionSync implements OnModuleInit, OnApplicationShutdown {
   private receive(payload: string | undefined): void {
     const decoded = decodeNotification(payload);
     if (typeof decoded === 'string') {
-      this.options.logger.warn(`Ignored a malformed session notification (${decoded}): ${String(payload).slice(0, 200)}`);
+      // Not the payload itself: a notification carries whole session ids.
+      this.options.logger.warn(`Ignored a malformed session notification (${decoded}; ${String(payload ?? '').length} characters on this deployment's channel): check what else notifies on it.`);
       return;
     }
     if (decoded.nodeId === this.invalidator.nodeId) return;
