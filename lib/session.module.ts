@@ -72,12 +72,9 @@ const providers: Provider[] = [
   },
   {
     provide: LockStore,
-    inject: [SESSION_DATABASE, RESOLVED_SESSION_OPTIONS, SessionCache, LastAccessWriter],
-    useFactory: (db: SessionDatabase, options: ResolvedSessionOptions, cache: SessionCache, lastAccess: LastAccessWriter) =>
-      new LockStore(db, options.inactivityDuration, (id) => {
-        const at = Math.max(cache.peek(id)?.lastAccess ?? 0, lastAccess.pendingFor(id) ?? 0);
-        return at > 0 ? at : null;
-      }),
+    inject: [SESSION_DATABASE, RESOLVED_SESSION_OPTIONS, LastAccessWriter],
+    useFactory: (db: SessionDatabase, options: ResolvedSessionOptions, lastAccess: LastAccessWriter) =>
+      new LockStore(db, options.inactivityDuration, (id) => lastAccess.latestFor(id) || null),
   },
   SyncState,
   SessionSync,

@@ -108,21 +108,13 @@ export class SessionService implements OnModuleInit, BeforeApplicationShutdown {
       values.push(encodeAttribute(key, input.value, this.maxAttributeLength));
       expiries.push(input.expiresAt === undefined ? null : expiryMillis(input.expiresAt, `expiresAt of attribute "${key}"`));
     }
-    const pendingIds: string[] = [];
-    const pendingTimes: number[] = [];
-    for (const id of this.cache.userSessionIds(userId)) {
-      const at = Math.max(this.cache.peek(id)?.lastAccess ?? 0, this.lastAccess.pendingFor(id) ?? 0);
-      if (at > 0) {
-        pendingIds.push(id);
-        pendingTimes.push(at);
-      }
-    }
+    const pending = this.pendingAccessesOf(userId);
     const ticket = this.cache.begin();
     try {
       const { snapshot, evicted } = await this.store
         .create({
           id: newSessionId(), userId, groupId, expiresAt, defaultLifetime: this.options.sessionExpiration,
-          includeInactivity, keys, values, expiries, pendingIds, pendingTimes,
+          includeInactivity, keys, values, expiries, pendingIds: pending.ids, pendingTimes: pending.times,
           maxSessions: this.options.maxSessions,
         })
         // It may have evicted some of the user's sessions: drop them all here.
@@ -284,7 +276,7 @@ export class SessionService implements OnModuleInit, BeforeApplicationShutdown {
     const now = Date.now();
     const result: SessionInfo[] = [];
     for (const row of rows) {
-      const lastAccessed = Math.max(row.last_accessed, this.cache.peek(row.id)?.lastAccess ?? 0, this.lastAccess.pendingFor(row.id) ?? 0);
+      const lastAccessed = Math.max(row.last_accessed, this.lastAccess.latestFor(row.id));
       if (row.include_inactivity && now - lastAccessed > this.inactivity) continue;
       result.push({
         id: row.id,
@@ -497,7 +489,7 @@ export class SessionService implements OnModuleInit, BeforeApplicationShutdown {
     const ids: string[] = [];
     const times: number[] = [];
     for (const id of this.cache.userSessionIds(userId)) {
-      const at = Math.max(this.cache.peek(id)?.lastAccess ?? 0, this.lastAccess.pendingFor(id) ?? 0);
+      const at = this.lastAccess.latestFor(id);
       if (at > 0) {
         ids.push(id);
         times.push(at);
@@ -519,7 +511,7 @@ export class SessionService implements OnModuleInit, BeforeApplicationShutdown {
         throw new SessionNotFoundError(id);
       }
       const now = Date.now();
-      let accessed = Math.max(snapshot.lastAccessed, this.cache.peek(id)?.lastAccess ?? 0, this.lastAccess.pendingFor(id) ?? 0);
+      let accessed = Math.max(snapshot.lastAccessed, this.lastAccess.latestFor(id));
       if (snapshot.expiresAt <= now || (snapshot.includeInactivity && now - accessed > this.inactivity)) {
         this.cache.invalidateSessions([id]);
         throw new SessionNotFoundError(id);
@@ -590,7 +582,7 @@ export class SessionService implements OnModuleInit, BeforeApplicationShutdown {
    * accesses not yet written), for the idle check of a write; null when none.
    */
   private knownAccess(id: string, view: SessionView): number | null {
-    const at = Math.max(view.lastAccessed.getTime(), this.cache.peek(id)?.lastAccess ?? 0, this.lastAccess.pendingFor(id) ?? 0);
+    const at = Math.max(view.lastAccessed.getTime(), this.lastAccess.latestFor(id));
     return at > 0 ? at : null;
   }
 

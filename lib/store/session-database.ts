@@ -89,30 +89,41 @@ export class SessionDatabase {
    */
   async query<R extends QueryResultRow = QueryResultRow>(statement: Statement | string, values?: unknown[]): Promise<R[]> {
     const config = queryConfig(statement, values, this.named);
+    return this.withClient(async (client, markBroken) => {
+      try {
+        return (await client.query<R>(config)).rows;
+      } catch (err) {
+        // A statement PostgreSQL refused leaves a fine connection; anything else does not.
+        if (!isStatementError(err)) markBroken(err);
+        throw err;
+      }
+    });
+  }
+
+  /**
+   * Lends `use` a pooled connection. A failure to get one is marked as certainly not
+   * committed. A connection marked broken (or that emitted 'error') is destroyed, not
+   * returned to the pool.
+   */
+  private async withClient<T>(use: (client: PoolClient, markBroken: (err: unknown) => void) => Promise<T>): Promise<T> {
     let client: PoolClient;
     try {
       client = await this.pool.connect();
     } catch (err) {
       throw notCommitted(err);
     }
-    // As in pg's own Pool.query: an idle-looking client whose socket fails mid-query
-    // emits 'error'; without a listener that would crash the process.
-    let failed: unknown;
-    const onError = (err: Error) => {
-      failed = err;
+    let broken: unknown;
+    const markBroken = (err: unknown) => {
+      broken ??= err;
     };
-    client.on('error', onError);
+    // A checked-out client has no error listener; without one, a connection the server
+    // drops while it is lent out would emit an unhandled 'error' and crash the process.
+    client.on('error', markBroken);
     try {
-      const result = await client.query<R>(config);
-      return result.rows;
-    } catch (err) {
-      failed ??= isStatementError(err) ? undefined : err;
-      throw err;
+      return await use(client, markBroken);
     } finally {
-      client.removeListener('error', onError);
-      // A connection that failed is destroyed, not returned; one whose statement
-      // PostgreSQL refused is fine and goes back to the pool.
-      client.release(failed instanceof Error ? failed : failed === undefined ? undefined : new Error(String(failed)));
+      client.removeListener('error', markBroken);
+      client.release(broken === undefined ? undefined : broken instanceof Error ? broken : new Error(String(broken)));
     }
   }
 
@@ -149,44 +160,28 @@ export class SessionDatabase {
    * `begin` is the statement that opens it (it may also set transaction-local settings).
    */
   async transaction<T>(fn: (tx: Transaction) => Promise<T>, begin = 'BEGIN'): Promise<T> {
-    let client: PoolClient;
-    try {
-      client = await this.pool.connect();
-    } catch (err) {
-      throw notCommitted(err);
-    }
-    let broken: unknown;
-    // A checked-out client has no error listener; without one, a connection the server
-    // drops mid-transaction would emit an unhandled 'error' and crash the process.
-    const onError = (err: Error) => {
-      broken = err;
-    };
-    client.on('error', onError);
-    let committing = false;
-    try {
-      await client.query(begin);
-      const result = await fn(new Transaction(client, this.named));
-      committing = true;
-      await client.query('COMMIT');
-      return result;
-    } catch (err) {
-      if (!committing) {
-        // COMMIT was never sent: whatever happened, the server rolls the transaction back.
-        notCommitted(err);
-        try {
-          await client.query('ROLLBACK');
-        } catch (rollbackError) {
-          broken = rollbackError; // the connection is unusable: destroy it rather than return it
+    return this.withClient(async (client, markBroken) => {
+      let committing = false;
+      try {
+        await client.query(begin);
+        const result = await fn(new Transaction(client, this.named));
+        committing = true;
+        await client.query('COMMIT');
+        return result;
+      } catch (err) {
+        if (!committing) {
+          // COMMIT was never sent: whatever happened, the server rolls the transaction back.
+          notCommitted(err);
+          // A connection that cannot roll back is unusable.
+          await client.query('ROLLBACK').catch(markBroken);
+        } else if (!isStatementError(err)) {
+          markBroken(err); // lost during COMMIT: the outcome is unknown, and the connection is unusable
         }
-      } else if (!isStatementError(err)) {
-        broken ??= err; // lost during COMMIT: the outcome is unknown, and the connection is unusable
+        throw err;
       }
-      throw err;
-    } finally {
-      client.removeListener('error', onError);
-      client.release(broken instanceof Error ? broken : undefined);
-    }
+    });
   }
+
 
   /** Nest shutdown hook: runs after every provider that uses the database has stopped. */
   onApplicationShutdown(): Promise<void> {

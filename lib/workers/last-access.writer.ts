@@ -57,6 +57,14 @@ export class LastAccessWriter {
     return [...this.pending.keys()];
   }
 
+  /**
+   * The latest access of a session this node knows of: its cache entry's or one not yet
+   * written, whichever is later; 0 when none.
+   */
+  latestFor(id: string): number {
+    return Math.max(this.cache.peek(id)?.lastAccess ?? 0, this.pending.get(id) ?? 0);
+  }
+
   /** Forgets pending accesses of deleted sessions. */
   forget(ids: Iterable<string>): void {
     for (const id of ids) this.pending.delete(id);
