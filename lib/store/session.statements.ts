@@ -91,9 +91,6 @@ export function sessionStatements(t: TableNames) {
       text: `WITH u AS (
                SELECT * FROM unnest($1::uuid[], $2::boolean[], $3::int[], $4::boolean[], $5::text[], $6::float8[], $7::boolean[], $8::boolean[], $9::boolean[], $21::float8[])
                  WITH ORDINALITY AS u(id, check_version, expected, group_changed, group_id, expires, incl, notify_ok, notify_fail, access, i)
-             ), snap AS (
-               SELECT u.i, x.version FROM u JOIN ${t.sessions} x ON x.id = u.id
-                WHERE ${sessionAlive('x', 'u.access', '$22')}
              ), chk AS (
                SELECT c.i, min(c.key) AS key
                  FROM unnest($14::int[], $15::text[], $16::int[]) AS c(i, key, ver)
@@ -109,8 +106,9 @@ export function sessionStatements(t: TableNames) {
                       expires_at = coalesce(${ts('u.expires')}, x.expires_at),
                       include_inactivity = coalesce(u.incl, x.include_inactivity),
                       last_accessed = greatest(x.last_accessed, ${nodeAccess('u.access')})
-                 FROM u JOIN snap ON snap.i = u.i
-                WHERE x.id = u.id AND x.version = snap.version AND ${sessionAlive('x', 'u.access', '$22')}
+                 FROM u
+                WHERE x.id = u.id AND ${sessionAlive('x', 'u.access', '$22')}
+                  AND (x.version = u.expected OR x.version = (SELECT y.version FROM ${t.sessions} y WHERE y.id = u.id))
                   AND (NOT u.check_version OR x.version = u.expected)
                   AND NOT EXISTS (SELECT 1 FROM chk WHERE chk.i = u.i)
                RETURNING x.*, u.i AS i
@@ -129,8 +127,9 @@ export function sessionStatements(t: TableNames) {
              ), notified AS (
                SELECT s.id FROM s JOIN u ON u.i = s.i WHERE u.notify_ok
                UNION ALL
-               SELECT u.id FROM u JOIN snap ON snap.i = u.i
+               SELECT u.id FROM u
                 WHERE u.notify_fail AND NOT EXISTS (SELECT 1 FROM s WHERE s.i = u.i)
+                  AND EXISTS (SELECT 1 FROM ${t.sessions} y WHERE y.id = u.id AND ${sessionAlive('y', 'u.access', '$22')})
              ), n AS (${notifyIdsInChunks('notified', '$19', '$20')}
              ), written AS (
                SELECT w.session_id, json_agg(json_build_array(w.key, w.version)) AS versions
@@ -147,9 +146,13 @@ export function sessionStatements(t: TableNames) {
                     END AS changed,
                     (SELECT count(*) FROM n)::int AS notified
                FROM u
-               LEFT JOIN snap ON snap.i = u.i
-               LEFT JOIN chk ON chk.i = u.i
                LEFT JOIN s ON s.i = u.i
+               LEFT JOIN LATERAL (
+                 SELECT y.version FROM ${t.sessions} y
+                  WHERE s.id IS NULL AND y.id = u.id AND ${sessionAlive('y', 'u.access', '$22')}
+                 OFFSET 0
+               ) snap ON true
+               LEFT JOIN chk ON chk.i = u.i
                LEFT JOIN written ON written.session_id = u.id
               ORDER BY u.i`,
     },

@@ -194,9 +194,10 @@ export class SessionStore {
       return Promise.all(commands.map((cmd) => settle(this.runSingle(cmd))));
     }
     // Committed: each row is decoded on its own, so one odd row cannot fail the others.
-    const outcomes: Array<BatchOutcome<UpdateResult>> = commands.map(() => ({ ok: false, error: new Error('nestjs-pg-session: the batch update returned no row for this update.') }));
+    const outcomes = new Array<BatchOutcome<UpdateResult> | undefined>(commands.length);
     for (const row of rows) outcomes[order[row.i - 1]!] = { ok: true, value: decodeUpdate(row, sorted[row.i - 1]!) };
-    return outcomes;
+    // (An Error per command up front would cost a stack capture each on every batch.)
+    return Array.from(outcomes, (outcome) => outcome ?? { ok: false, error: new Error('nestjs-pg-session: the batch update returned no row for this update.') });
   }
 
   /** One update in the single-update statement (in `tx` when given). */

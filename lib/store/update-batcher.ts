@@ -2,11 +2,12 @@
 export type BatchOutcome<R> = { ok: true; value: R } | { ok: false; error: unknown };
 
 /**
- * Coalesces concurrent writes: while batches are being written, new commands wait and
- * then go together as the next batch (one statement, one transaction, one WAL flush),
- * up to `maxInFlight` batches at a time. With nothing in flight a command is sent at
- * once, so a lone write pays no extra latency; otherwise the next batch leaves on the
- * next turn of the event loop, with everything submitted until then.
+ * Coalesces concurrent writes (group commit): while a batch is being written, new
+ * commands wait and then go together as the next batch (one statement, one commit, one
+ * WAL flush). With nothing in flight a command is sent at once, so a lone write pays no
+ * extra latency; otherwise the next batch leaves on the turn after a batch completes,
+ * with everything submitted until then (a second batch, up to `maxInFlight`, only when
+ * more than `maxBatch` commands wait).
  *
  * Commands for the same key keep their order: one never shares a batch with another
  * for its key (they would see the same snapshot), nor is it sent while an earlier one
@@ -36,10 +37,13 @@ export class WriteBatcher<C extends { readonly id: string }, R> {
   submit(command: C): Promise<R> {
     return new Promise<R>((resolve, reject) => {
       this.queue.push({ command, resolve, reject });
-      // Alone: sent at once. Otherwise sent on the next turn, with whatever else was
-      // submitted in this one: a batch of one pays a whole commit for one update.
-      if (this.inFlight === 0) this.pump();
-      else this.schedulePump();
+      // Alone: sent at once. Otherwise it waits for the next completed batch, whose slot
+      // is refilled on the next turn with everything queued by then (see pump's caller).
+      // Sending it to a free slot at once would split the stream: a straggler goes alone
+      // beside a full batch, and its caller's next update again, each paying a whole
+      // commit for one update. A refill already scheduled means callers just released
+      // are queuing again: this command waits for it too, even with nothing in flight.
+      if (this.inFlight === 0 && !this.scheduled) this.pump();
     });
   }
 
