@@ -60,23 +60,31 @@ export function sessionStatements(t: TableNames) {
      * A batch of independent updates (each of a different session) in one autocommit
      * statement: one round trip, one commit, one WAL flush and one NOTIFY for the batch.
      *
-     * Per update, `snap` holds the session version in the statement's snapshot, and the
-     * checks (version, attribute versions) run against that snapshot. The session
-     * `UPDATE` itself takes the row lock and applies only if the row's latest committed
-     * version still equals the snapshot's. Every attribute write also bumps that version,
-     * so where it applied, the snapshot held the latest attributes and the checks were
-     * exact; where a commit landed in between, nothing is written for that update (its
-     * row shows the snapshot version and no new version) and the caller runs it again.
-     * The attribute writes join the `UPDATE`'s result, so they happen only where it
-     * applied, under its row lock. The caller sorts the updates by id, so concurrent
-     * batches lock rows in one order. Each update gets its new version, times and
-     * written attributes' versions back (its caller has their values); the session's
-     * other columns and live attributes too only when its pre-update version differs
-     * from the one its caller read (else the caller applies its own changes to what it read).
+     * The checks (version, attribute versions) read the statement's snapshot. The
+     * session `UPDATE` takes the row lock and applies only if the row's latest committed
+     * version is the one the caller read or, failing that, the one in the snapshot (a
+     * sub-select, evaluated only then). Every attribute write also bumps that version, so
+     * where it applied, the snapshot held the latest attributes and the checks were
+     * exact; where a commit landed between the snapshot and the lock, nothing is written
+     * for that update and the caller runs it again. The attribute writes join the
+     * `UPDATE`'s result, so they happen only where it applied, under its row lock. The
+     * caller sorts the updates by id, so concurrent batches lock rows in one order.
+     *
+     * Every attribute written gets the session's new version: it is higher than any
+     * version the attribute had (each was at most the session version of its write), so
+     * versions never repeat, also across a delete and re-create (no ABA for
+     * `checkAttributeVersion`), and the caller knows them without reading them back.
+     *
+     * One result row, whatever the batch size (rows cost more to send and parse than
+     * json): `updated_at` (ms, the same for all), `ok` `[i, version, last_accessed ms]`
+     * per applied update; `failed` `[i, version in the snapshot or null when the session
+     * is gone or expired, first conflicting key or null]` per update not applied;
+     * `changed` `[i, session]` per applied update whose session someone else changed
+     * since its caller read it (the columns and the attributes it did not write; else the
+     * caller applies its own changes to what it read).
      *
      * A session expired by either rule (the node's access counted, capped at the
-     * database clock) is not found, and an inserted attribute gets the session's new
-     * version (no ABA for `checkAttributeVersion`).
+     * database clock) is not found.
      *
      * Per update (arrays, one element per update): $1 id, $2 check version,
      * $3 version read, $4 group changed, $5 group id, $6 new expires_at ms (null: keep),
@@ -118,12 +126,10 @@ export function sessionStatements(t: TableNames) {
                  FROM unnest($10::int[], $11::text[], $12::text[], $13::float8[]) AS v(i, key, value, exp)
                  JOIN s ON s.i = v.i
                ON CONFLICT (session_id, key) DO UPDATE
-                 SET value = EXCLUDED.value, expires_at = EXCLUDED.expires_at, version = a.version + 1
-               RETURNING a.session_id, a.key, a.version
+                 SET value = EXCLUDED.value, expires_at = EXCLUDED.expires_at, version = EXCLUDED.version
              ), del AS (
                DELETE FROM ${t.attributes} a USING unnest($17::int[], $18::text[]) AS d(i, key), s
                 WHERE s.i = d.i AND a.session_id = s.id AND a.key = d.key
-               RETURNING a.session_id
              ), notified AS (
                SELECT s.id FROM s JOIN u ON u.i = s.i WHERE u.notify_ok
                UNION ALL
@@ -131,30 +137,18 @@ export function sessionStatements(t: TableNames) {
                 WHERE u.notify_fail AND NOT EXISTS (SELECT 1 FROM s WHERE s.i = u.i)
                   AND EXISTS (SELECT 1 FROM ${t.sessions} y WHERE y.id = u.id AND ${sessionAlive('y', 'u.access', '$22')})
              ), n AS (${notifyIdsInChunks('notified', '$19', '$20')}
-             ), written AS (
-               SELECT w.session_id, json_agg(json_build_array(w.key, w.version)) AS versions
-                 FROM up w GROUP BY w.session_id
              )
-             SELECT u.i::int AS i, snap.version AS snap_version, snap.version AS cur_version, chk.key AS conflict_key,
-                    s.version, ${ms('s.updated_at')} AS updated_at, ${ms('s.last_accessed')} AS last_accessed,
-                    CASE WHEN s.id IS NOT NULL THEN coalesce(written.versions, '[]'::json) END AS written,
-                    CASE WHEN s.id IS NOT NULL AND s.version - 1 <> u.expected THEN
-                      ${changedSession('s', `SELECT a.key, a.value, a.expires_at, a.version FROM ${t.attributes} a
-                                              WHERE a.session_id = u.id AND ${live('a')}
-                                                AND NOT EXISTS (SELECT 1 FROM unnest($10::int[], $11::text[]) AS w(i, key) WHERE w.i = u.i AND w.key = a.key)
-                                                AND NOT EXISTS (SELECT 1 FROM unnest($17::int[], $18::text[]) AS d(i, key) WHERE d.i = u.i AND d.key = a.key)`)}
-                    END AS changed,
-                    (SELECT count(*) FROM n)::int AS notified
-               FROM u
-               LEFT JOIN s ON s.i = u.i
-               LEFT JOIN LATERAL (
-                 SELECT y.version FROM ${t.sessions} y
-                  WHERE s.id IS NULL AND y.id = u.id AND ${sessionAlive('y', 'u.access', '$22')}
-                 OFFSET 0
-               ) snap ON true
-               LEFT JOIN chk ON chk.i = u.i
-               LEFT JOIN written ON written.session_id = u.id
-              ORDER BY u.i`,
+             SELECT ${ms('now()')} AS updated_at,
+                    (SELECT coalesce(json_agg(json_build_array(s.i, s.version, ${ms('s.last_accessed')})), '[]'::json) FROM s) AS ok,
+                    (SELECT json_agg(json_build_array(u.i, (SELECT y.version FROM ${t.sessions} y WHERE y.id = u.id AND ${sessionAlive('y', 'u.access', '$22')}), chk.key))
+                       FROM u LEFT JOIN chk ON chk.i = u.i
+                      WHERE NOT EXISTS (SELECT 1 FROM s WHERE s.i = u.i)) AS failed,
+                    (SELECT json_agg(json_build_array(s.i, ${changedSession('s', `SELECT a.key, a.value, a.expires_at, a.version FROM ${t.attributes} a
+                                              WHERE a.session_id = s.id AND ${live('a')}
+                                                AND NOT EXISTS (SELECT 1 FROM unnest($10::int[], $11::text[]) AS w(i, key) WHERE w.i = s.i AND w.key = a.key)
+                                                AND NOT EXISTS (SELECT 1 FROM unnest($17::int[], $18::text[]) AS d(i, key) WHERE d.i = s.i AND d.key = a.key)`)}))
+                       FROM s JOIN u ON u.i = s.i WHERE s.version - 1 <> u.expected) AS changed,
+                    (SELECT count(*) FROM n)::int AS notified`,
     },
 
     /**

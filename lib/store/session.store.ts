@@ -66,19 +66,27 @@ export interface CreateCommand {
   maxSessions: number;
 }
 
-/** One update's row of an update statement (the new state's columns are null when nothing was written). */
+/** One update's outcome as the update statements report it (the new state's columns are null when nothing was written). */
 interface UpdateRow {
-  i: number;
   snap_version: number | null;
   cur_version: number | null;
   conflict_key: string | null;
   version: number | null;
   updated_at: number | null;
   last_accessed: number | null;
-  /** `[key, version]` of each written attribute. */
-  written: Array<[string, number]> | null;
   /** Set only when someone else changed the session since the caller read it. */
-  changed: (Omit<SessionRow, 'version' | 'updated_at' | 'last_accessed'> & { others: AttributeTuple[] }) | null;
+  changed: ChangedSession | null;
+}
+
+/** The columns and other attributes of a session someone else changed since the caller read it. */
+type ChangedSession = Omit<SessionRow, 'version' | 'updated_at' | 'last_accessed'> & { others: AttributeTuple[] };
+
+/** The one row of the batch statement (see `updateBatch` in `session.statements.ts`). */
+interface UpdateBatchRow {
+  updated_at: number;
+  ok: Array<[i: number, version: number, lastAccessed: number]>;
+  failed: Array<[i: number, snapshotVersion: number | null, conflictKey: string | null]> | null;
+  changed: Array<[i: number, session: ChangedSession]> | null;
 }
 
 /** Concurrent update batches in flight per node; the rest of the pool stays free for reads. */
@@ -186,18 +194,28 @@ export class SessionStore {
     // Sorted by id, so concurrent batches (of several nodes) lock session rows in one order.
     const order = commands.map((_, i) => i).sort((a, b) => (commands[a]!.id < commands[b]!.id ? -1 : 1));
     const sorted = order.map((i) => commands[i]!);
-    let rows: UpdateRow[];
+    let row: UpdateBatchRow;
     try {
-      rows = await this.retryDeadlock(() => this.db.query<UpdateRow>(this.sql.updateBatch, updateBatchParameters(sorted, this.channel, this.nodeId, this.inactivity)));
+      [row] = (await this.retryDeadlock(() => this.db.query<UpdateBatchRow>(this.sql.updateBatch, updateBatchParameters(sorted, this.channel, this.nodeId, this.inactivity)))) as [UpdateBatchRow];
     } catch (err) {
       if (!isStatementError(err)) throw err;
       return Promise.all(commands.map((cmd) => settle(this.runSingle(cmd))));
     }
-    // Committed: each row is decoded on its own, so one odd row cannot fail the others.
+    // Committed: each update is decoded on its own, so one odd entry cannot fail the others.
     const outcomes = new Array<BatchOutcome<UpdateResult> | undefined>(commands.length);
-    for (const row of rows) outcomes[order[row.i - 1]!] = { ok: true, value: decodeUpdate(row, sorted[row.i - 1]!) };
+    const decode = (i: number, result: UpdateRow): void => {
+      const cmd = sorted[i - 1];
+      if (cmd !== undefined) outcomes[order[i - 1]!] = { ok: true, value: decodeUpdate(result, cmd) };
+    };
+    const changed = new Map(row.changed ?? []);
+    for (const [i, version, lastAccessed] of row.ok) {
+      decode(i, { snap_version: null, cur_version: null, conflict_key: null, version, updated_at: row.updated_at, last_accessed: lastAccessed, changed: changed.get(i) ?? null });
+    }
+    for (const [i, snapshotVersion, conflictKey] of row.failed ?? []) {
+      decode(i, { snap_version: snapshotVersion, cur_version: snapshotVersion, conflict_key: conflictKey, version: null, updated_at: null, last_accessed: null, changed: null });
+    }
     // (An Error per command up front would cost a stack capture each on every batch.)
-    return Array.from(outcomes, (outcome) => outcome ?? { ok: false, error: new Error('nestjs-pg-session: the batch update returned no row for this update.') });
+    return Array.from(outcomes, (outcome) => outcome ?? { ok: false, error: new Error('nestjs-pg-session: the batch update returned no result for this update.') });
   }
 
   /** One update in the single-update statement (in `tx` when given). */
@@ -418,13 +436,9 @@ function decodeUpdate(row: UpdateRow, cmd: UpdateCommand): UpdateResult {
   }
 }
 
-/** The written attributes as stored: values and expiries from the command, versions from the database. */
-function writtenTuples(cmd: UpdateCommand, versions: ReadonlyArray<[string, number]>): AttributeTuple[] {
-  return versions.map(([key, version]) => {
-    const k = cmd.setKeys.indexOf(key);
-    if (k < 0) throw new Error(`The database reported writing attribute ${JSON.stringify(key)}, which the update did not set.`);
-    return [key, cmd.setValues[k]!, cmd.setExpiries[k]!, version];
-  });
+/** The written attributes as stored: values and expiries from the command, each at the session's new version. */
+function writtenTuples(cmd: UpdateCommand, version: number): AttributeTuple[] {
+  return cmd.setKeys.map((key, k) => [key, cmd.setValues[k]!, cmd.setExpiries[k]!, version]);
 }
 
 /** Flattens a batch of updates into the array parameters of `updateBatch`. */
@@ -479,8 +493,8 @@ function updateBatchParameters(commands: UpdateCommand[], channel: string, nodeI
 
 /** Reads one update's outcome from its row of the batch. */
 function updateResult(row: UpdateRow, cmd: UpdateCommand): UpdateResult {
-  if (row.version !== null && row.updated_at !== null && row.last_accessed !== null && row.written !== null) {
-    const written = writtenTuples(cmd, row.written);
+  if (row.version !== null && row.updated_at !== null && row.last_accessed !== null) {
+    const written = writtenTuples(cmd, row.version);
     const base = cmd.base;
     const theirs = row.changed;
     // Nobody changed the session since the caller read it: what it read with this

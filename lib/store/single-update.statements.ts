@@ -1,5 +1,5 @@
 import type { Statement } from './session-database.js';
-import { changedSession, live, ms, nodeAccess, sessionAlive, statementName, ts, writtenVersions } from './sql-fragments.js';
+import { changedSession, live, ms, nodeAccess, sessionAlive, statementName, ts } from './sql-fragments.js';
 import type { TableNames } from './table-names.js';
 
 /** The parts an update uses besides setting attributes; each combination is its own prepared statement. */
@@ -22,11 +22,11 @@ export interface SingleUpdateShape {
  * were exact. Otherwise (a commit landed between the snapshot and the lock) nothing is
  * written: the result shows the snapshot version with no session row, and the caller
  * runs it again with a new snapshot. The attribute writes read the UPDATE's result, so
- * they happen only when it applied, under its row lock. Returns the new version, times
- * and written attributes' versions (the caller has their values); the session's other
- * columns and attributes only when someone changed it since the caller read it (else the
- * caller applies its own changes to what it read). The notification is sent from the
- * one result row.
+ * they happen only when it applied, under its row lock. Returns the new version and
+ * times (written attributes get the new version, and the caller has their values); the
+ * session's other columns and attributes only when someone changed it since the caller
+ * read it (else the caller applies its own changes to what it read). The notification is
+ * sent from the one result row.
  *
  * $1 id, $2 check version, $3 version read, $4 checked keys, $5 their read versions
  * (0 = absent when read), $6 set keys, $7 values, $8 expiries ms, $9 deleted keys,
@@ -38,10 +38,11 @@ export interface SingleUpdateShape {
  *
  * A session expired by either rule is not found (nothing written, nothing revived);
  * the node's known access counts, capped at the database clock, and is folded into
- * `last_accessed`. An attribute the update inserts (new, or deleted and set again)
- * gets the session's new version, which it cannot have had before: every attribute
- * version is at most the session version of its write, so `checkAttributeVersion`
- * cannot be fooled by a delete and re-create in between (ABA).
+ * `last_accessed`. Every attribute the update writes (new, changed, or deleted and set
+ * again) gets the session's new version, which it cannot have had before: every
+ * attribute version is at most the session version of its write, so versions never
+ * repeat and `checkAttributeVersion` cannot be fooled by a delete and re-create in
+ * between (ABA).
  */
 function singleUpdate(t: TableNames, shape: SingleUpdateShape): Statement {
   const suffix = `${shape.checks ? '_chk' : ''}${shape.deletes ? '_del' : ''}`;
@@ -55,8 +56,7 @@ function singleUpdate(t: TableNames, shape: SingleUpdateShape): Statement {
   const del = shape.deletes
     ? `), del AS (
                DELETE FROM ${t.attributes} a USING s
-                WHERE a.session_id = s.id AND a.key = ANY($9::text[])
-               RETURNING a.key`
+                WHERE a.session_id = s.id AND a.key = ANY($9::text[])`
     : '';
   return {
     name: statementName(t, `update${suffix}`),
@@ -80,16 +80,14 @@ function singleUpdate(t: TableNames, shape: SingleUpdateShape): Statement {
                SELECT s.id, v.key, v.value, ${ts('v.exp')}, s.version
                  FROM s, unnest($6::text[], $7::text[], $8::float8[]) AS v(key, value, exp)
                ON CONFLICT (session_id, key) DO UPDATE
-                 SET value = EXCLUDED.value, expires_at = EXCLUDED.expires_at, version = a.version + 1
-               RETURNING a.key, a.version
+                 SET value = EXCLUDED.value, expires_at = EXCLUDED.expires_at, version = EXCLUDED.version
              ${del})
-             SELECT 1 AS i, snap.version AS snap_version, snap.version AS cur_version,
+             SELECT snap.version AS snap_version, snap.version AS cur_version,
                     ${shape.checks ? '(SELECT key FROM chk)' : 'NULL::text'} AS conflict_key,
                     CASE WHEN (s.id IS NOT NULL AND $16::boolean) OR (s.id IS NULL AND snap.version IS NOT NULL AND $17::boolean)
                          THEN pg_notify($14::text, json_build_object('n', $15::text, 't', 's', 'i', json_build_array($1::text))::text)
                     END AS notified,
                     s.version, ${ms('s.updated_at')} AS updated_at, ${ms('s.last_accessed')} AS last_accessed,
-                    CASE WHEN s.id IS NOT NULL THEN ${writtenVersions('SELECT key, version FROM up')} END AS written,
                     CASE WHEN s.id IS NOT NULL AND s.version - 1 <> $3::int THEN
                       ${changedSession('s', `SELECT a.key, a.value, a.expires_at, a.version FROM ${t.attributes} a
                                               WHERE a.session_id = $1 AND ${live('a')}

@@ -60,7 +60,3 @@ export const changedSession = (alias: string, others: string) =>
   `json_build_object('id', ${alias}.id, 'user_id', ${alias}.user_id, 'group_id', ${alias}.group_id,
      'include_inactivity', ${alias}.include_inactivity, 'created_at', ${ms(`${alias}.created_at`)},
      'expires_at', ${ms(`${alias}.expires_at`)}, 'others', ${attributeTuples(others)})`;
-
-/** json array of `[key, version]` of written attribute rows (a row source with those columns). */
-export const writtenVersions = (source: string) =>
-  `(SELECT coalesce(json_agg(json_build_array(w.key, w.version)), '[]'::json) FROM (${source}) w)`;
