@@ -15,13 +15,14 @@ export interface SingleUpdateShape {
  * update uses). Built per {@link SingleUpdateShape}, so the common update (set some
  * attributes, nothing checked or deleted) runs without the parts it does not need.
  *
- * `snap` is the session in the statement's snapshot; the checks (version, attribute
- * versions) run against it. The session UPDATE locks the row and applies only if its
- * latest committed version still equals the snapshot's. Every attribute write also
- * bumps that version, so then the snapshot holds the latest attributes and the checks
- * were exact. Otherwise (a commit landed between the snapshot and the lock) nothing is
- * written: the result shows the snapshot version with no session row, and the caller
- * runs it again with a new snapshot. The attribute writes read the UPDATE's result, so
+ * The checks (version, attribute versions) read the statement's snapshot. The session
+ * UPDATE locks the row and applies only if its latest committed version is the one the
+ * caller read or, failing that, the snapshot's (a sub-select, evaluated only then).
+ * Every attribute write also bumps that version, so then the snapshot holds the latest
+ * attributes and the checks were exact. Otherwise (a commit landed between the snapshot
+ * and the lock) nothing is written: the result shows the snapshot's version (`snap`,
+ * read only when nothing was written) with no session row, and the caller runs it
+ * again with a new snapshot. The attribute writes read the UPDATE's result, so
  * they happen only when it applied, under its row lock. Returns the new version and
  * times (written attributes get the new version, and the caller has their values); the
  * session's other columns and attributes only when someone changed it since the caller
@@ -47,11 +48,12 @@ export interface SingleUpdateShape {
 function singleUpdate(t: TableNames, shape: SingleUpdateShape): Statement {
   const suffix = `${shape.checks ? '_chk' : ''}${shape.deletes ? '_del' : ''}`;
   const chk = shape.checks
-    ? `), chk AS (
+    ? `chk AS (
                SELECT c.key FROM unnest($4::text[], $5::int[]) AS c(key, ver)
                  LEFT JOIN ${t.attributes} a ON a.session_id = $1 AND a.key = c.key AND ${live('a')}
                 WHERE coalesce(a.version, 0) <> c.ver
-                LIMIT 1`
+                LIMIT 1
+             ), `
     : '';
   const del = shape.deletes
     ? `), del AS (
@@ -60,9 +62,7 @@ function singleUpdate(t: TableNames, shape: SingleUpdateShape): Statement {
     : '';
   return {
     name: statementName(t, `update${suffix}`),
-    text: `WITH snap AS (
-               SELECT version FROM ${t.sessions} x WHERE x.id = $1 AND ${sessionAlive('x', '$18', '$19')}
-             ${chk}), s AS (
+    text: `WITH ${chk}s AS (
                UPDATE ${t.sessions} x
                   SET version = x.version + 1,
                       updated_at = now(),
@@ -71,7 +71,7 @@ function singleUpdate(t: TableNames, shape: SingleUpdateShape): Statement {
                       include_inactivity = coalesce($13::boolean, x.include_inactivity),
                       last_accessed = greatest(x.last_accessed, ${nodeAccess('$18')})
                 WHERE x.id = $1 AND ${sessionAlive('x', '$18', '$19')}
-                  AND x.version = (SELECT version FROM snap)
+                  AND (x.version = $3::int OR x.version = (SELECT y.version FROM ${t.sessions} y WHERE y.id = $1))
                   AND (NOT $2::boolean OR x.version = $3::int)
                   ${shape.checks ? 'AND NOT EXISTS (SELECT 1 FROM chk)' : 'AND cardinality($4::text[]) + cardinality($5::int[]) = 0'}
                RETURNING x.*
@@ -94,8 +94,12 @@ function singleUpdate(t: TableNames, shape: SingleUpdateShape): Statement {
                                                 AND a.key <> ALL($6::text[]) AND a.key <> ALL($9::text[])`)}
                     END AS changed
                FROM (VALUES (1)) AS one(x)
-               LEFT JOIN snap ON true
-               LEFT JOIN s ON true`,
+               LEFT JOIN s ON true
+               LEFT JOIN LATERAL (
+                 SELECT y.version FROM ${t.sessions} y
+                  WHERE s.id IS NULL AND y.id = $1 AND ${sessionAlive('y', '$18', '$19')}
+                 OFFSET 0
+               ) snap ON true`,
   };
 }
 
