@@ -13,7 +13,7 @@ import {
 import { SessionStore, type UpdateCommand, type UpdateResult } from '../lib/store/session.store.js';
 import { SESSION_DATABASE } from '../lib/options/session.constants.js';
 import type { SessionDatabase } from '../lib/store/session-database.js';
-import { SessionSync } from '../lib/sync/session-sync.js';
+import { SessionSync } from '../lib/sync/session-sync.service.js';
 import { LastAccessWriter } from '../lib/workers/last-access.writer.js';
 import { useTestDatabase } from './support/database.js';
 import { startOwnServer, type OwnServer } from './support/embedded-server.js';

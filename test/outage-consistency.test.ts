@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { filter, firstValueFrom, merge, map, timeout } from 'rxjs';
 import { CommitOutcomeUnknownError, SessionConflictError, SessionNotFoundError, SessionNotifications } from '../lib/index.js';
 import { SessionStore } from '../lib/store/session.store.js';
-import { SessionSync } from '../lib/sync/session-sync.js';
+import { SessionSync } from '../lib/sync/session-sync.service.js';
 import { startOwnServer, type OwnServer } from './support/embedded-server.js';
 import { assertNoOpenHandles } from './support/handles.js';
 import { nextStatus, startNode, type TestNode } from './support/nodes.js';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { SessionConflictError, type Session } from '../lib/index.js';
-import { SessionSync } from '../lib/sync/session-sync.js';
+import { SessionSync } from '../lib/sync/session-sync.service.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { startOwnServer, type OwnServer } from './support/embedded-server.js';
 import { assertNoOpenHandles } from './support/handles.js';

@@ -4,7 +4,7 @@ import type { ResolvedSessionOptions } from '../options/resolved-options.js';
 import { RESOLVED_SESSION_OPTIONS } from '../options/session.constants.js';
 import { canonicalSessionId } from '../session/session-id.js';
 import { LockStore } from '../store/lock.store.js';
-import { LeaseLock } from './distributed-lock.js';
+import { LeaseLock } from './lease.lock.js';
 import type { DistributedLock } from './distributed-lock.interface.js';
 import type { LockOptions } from './lock-options.interface.js';
 import { LockHost } from './lock-host.js';

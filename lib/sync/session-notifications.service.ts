@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { Observable } from 'rxjs';
 import type { SessionChange, SyncStatus } from './session-change.js';
-import { SessionSync } from './session-sync.js';
+import { SessionSync } from './session-sync.service.js';
 
 /**
  * What this node hears from the others, as read-only streams.
