@@ -9,7 +9,7 @@ import { SessionMetrics } from './metrics/session-metrics.service.js';
 import type { ResolvedSessionOptions } from './options/resolved-options.js';
 import { resolveSessionOptions } from './options/resolve-options.js';
 import type { SessionModuleOptions } from './options/session-module-options.interface.js';
-import { RESOLVED_SESSION_OPTIONS, SESSION_DATABASE } from './options/session.constants.js';
+import { RESOLVED_SESSION_OPTIONS, SESSION_DATABASE } from './options/internal.tokens.js';
 import { ConfigurableSessionModule, SESSION_MODULE_OPTIONS } from './session.module-definition.js';
 import { SessionService } from './session/session.service.js';
 import { LockStore } from './store/lock.store.js';

@@ -11,7 +11,7 @@ import {
   type Session,
 } from '../lib/index.js';
 import { SessionStore, type UpdateCommand, type UpdateResult } from '../lib/store/session.store.js';
-import { SESSION_DATABASE } from '../lib/options/session.constants.js';
+import { SESSION_DATABASE } from '../lib/options/internal.tokens.js';
 import type { SessionDatabase } from '../lib/store/session-database.js';
 import { SessionSync } from '../lib/sync/session-sync.service.js';
 import { LastAccessWriter } from '../lib/workers/last-access.writer.js';

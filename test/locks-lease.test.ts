@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { LockExpiredError, LockHeldError, LockNotHeldError, LockService, SessionError, SessionNotFoundError, type DistributedLock } from '../lib/index.js';
-import { SESSION_DATABASE } from '../lib/options/session.constants.js';
+import { SESSION_DATABASE } from '../lib/options/internal.tokens.js';
 import type { SessionDatabase } from '../lib/store/session-database.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { assertNoOpenHandles } from './support/handles.js';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { LockHeldError, LockService, SessionNotFoundError, SessionNotifications, type SessionModuleOptions } from '../lib/index.js';
-import { SESSION_DATABASE } from '../lib/options/session.constants.js';
+import { SESSION_DATABASE } from '../lib/options/internal.tokens.js';
 import { detectTransactionPooler } from '../lib/store/pooler-detection.js';
 import type { SessionDatabase } from '../lib/store/session-database.js';
 import { createTestDatabase, serverUrl, type TestDatabase } from './support/database.js';

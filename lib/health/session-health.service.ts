@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { SESSION_DATABASE } from '../options/session.constants.js';
+import { SESSION_DATABASE } from '../options/internal.tokens.js';
 import type { SessionDatabase } from '../store/session-database.js';
 import { SyncState } from '../sync/sync-state.js';
 

@@ -1,7 +1,7 @@
 import { Inject, Injectable, type BeforeApplicationShutdown } from '@nestjs/common';
 import { InvalidSessionIdError, LockExpiredError, LockNotHeldError } from '../errors/session.errors.js';
 import type { ResolvedSessionOptions } from '../options/resolved-options.js';
-import { RESOLVED_SESSION_OPTIONS } from '../options/session.constants.js';
+import { RESOLVED_SESSION_OPTIONS } from '../options/internal.tokens.js';
 import { canonicalSessionId } from '../session/session-id.js';
 import { LockStore } from '../store/lock.store.js';
 import { LeaseLock } from './lease.lock.js';

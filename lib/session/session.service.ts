@@ -10,7 +10,7 @@ import {
   SessionNotFoundError,
 } from '../errors/session.errors.js';
 import type { ResolvedSessionOptions } from '../options/resolved-options.js';
-import { RESOLVED_SESSION_OPTIONS } from '../options/session.constants.js';
+import { RESOLVED_SESSION_OPTIONS } from '../options/internal.tokens.js';
 import { assertIdentifier } from '../validation/text.validation.js';
 import type { SessionSnapshot } from '../store/session-record.js';
 import { commitOutcome } from '../store/commit-outcome.js';

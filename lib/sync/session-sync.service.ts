@@ -3,7 +3,7 @@ import type pg from 'pg';
 import { Observable, Subject } from 'rxjs';
 import { SessionCache } from '../cache/session.cache.js';
 import type { ResolvedSessionOptions } from '../options/resolved-options.js';
-import { RESOLVED_SESSION_OPTIONS, SESSION_DATABASE } from '../options/session.constants.js';
+import { RESOLVED_SESSION_OPTIONS, SESSION_DATABASE } from '../options/internal.tokens.js';
 import type { SessionDatabase } from '../store/session-database.js';
 import { SessionStore } from '../store/session.store.js';
 import { CacheInvalidator } from './cache-invalidator.js';
