@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { lastTickBefore, TICK_MS, tickOf, ticksWithin } from '../lib/cache/coarse-clock.js';
 import { SessionCache } from '../lib/cache/session.cache.js';
-import { StoredAttributes, type SessionSnapshot } from '../lib/store/session-record.js';
+import type { SessionSnapshot } from '../lib/session/session-snapshot.js';
+import { StoredAttributes } from '../lib/session/stored-attributes.js';
 
 const snap = (version: number, userId = 'u', groupId: string | null = null): SessionSnapshot =>
   Object.freeze({ id: 'id-1', userId, groupId, version, createdAt: 0, updatedAt: 0, lastAccessed: 0, expiresAt: Date.now() + 60_000, includeInactivity: false, attributes: StoredAttributes.empty });

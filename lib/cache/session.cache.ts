@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache';
-import type { SessionSnapshot } from '../store/session-record.js';
+import type { SessionSnapshot } from '../session/session-snapshot.js';
 import { lastTickBefore, NO_LIMIT_TICKS, tickOf, ticksWithin } from './coarse-clock.js';
 
 /** One cached session: the shared immutable snapshot plus node-local bookkeeping. */

@@ -12,7 +12,7 @@ import {
 import type { ResolvedSessionOptions } from '../options/resolved-options.js';
 import { RESOLVED_SESSION_OPTIONS } from '../options/internal.tokens.js';
 import { assertIdentifier } from '../validation/text.validation.js';
-import type { SessionSnapshot } from '../store/session-record.js';
+import type { SessionSnapshot } from './session-snapshot.js';
 import { commitOutcome } from '../store/commit-outcome.js';
 import { SessionStore, type UpdateCommand } from '../store/session.store.js';
 import { CacheInvalidator } from '../sync/cache-invalidator.js';

@@ -1,24 +1,5 @@
-import { StoredAttributes, type AttributeTuple } from './stored-attributes.js';
-
-export { StoredAttributes, type AttributeTuple, type StoredAttribute } from './stored-attributes.js';
-
-/**
- * A committed state of one session as read from (or returned by) the database.
- * Immutable once built: caches share it, views read it, writes replace it.
- * Times are epoch milliseconds.
- */
-export interface SessionSnapshot {
-  readonly id: string;
-  readonly userId: string;
-  readonly groupId: string | null;
-  readonly version: number;
-  readonly createdAt: number;
-  readonly updatedAt: number;
-  readonly lastAccessed: number;
-  readonly expiresAt: number;
-  readonly includeInactivity: boolean;
-  readonly attributes: StoredAttributes;
-}
+import type { SessionSnapshot } from '../session/session-snapshot.js';
+import { StoredAttributes, type AttributeTuple } from '../session/stored-attributes.js';
 
 /** Columns of a session row as selected by the statements (times as epoch ms). */
 export interface SessionRow {
