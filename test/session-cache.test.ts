@@ -2,6 +2,7 @@
 // from putting an old copy back after an invalidation.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { CacheGenerations } from '../lib/cache/cache.generations.js';
 import { lastTickBefore, TICK_MS, tickOf, ticksWithin } from '../lib/cache/coarse-clock.js';
 import { SessionCache } from '../lib/cache/session.cache.js';
 import type { SessionSnapshot } from '../lib/session/session-snapshot.js';
@@ -55,7 +56,7 @@ describe('SessionCache generations', () => {
 
   it('pruning keeps every stamp a ticket in flight still needs, and drops the rest', () => {
     const cache = new SessionCache(10);
-    const stamps = () => (cache as unknown as { stamps: Map<string, number> }).stamps.size;
+    const stamps = () => (cache as unknown as { generations: CacheGenerations }).generations.stampCount;
     const old = cache.begin();
     cache.invalidateSessions(['id-1']);
     for (let i = 0; i < 20_000; i++) {
