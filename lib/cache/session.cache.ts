@@ -49,8 +49,9 @@ export class SessionCache {
   /** Tickets and invalidation stamps: decides whether a database result may still be cached. */
   private readonly generations = new CacheGenerations();
   private serving = true;
-  /** Told of every entry that leaves the cache (evicted, invalidated, cleared). */
-  onLeave: (entry: CacheEntry) => void = () => undefined;
+  private hasLeaveListener = false;
+  /** Told of every entry that leaves the cache (evicted, invalidated, cleared); see {@link setLeaveListener}. */
+  private onLeave: (entry: CacheEntry) => void = () => undefined;
 
   constructor(
     readonly capacity: number,
@@ -64,6 +65,18 @@ export class SessionCache {
         this.onLeave(entry);
       },
     });
+  }
+
+  /**
+   * Sets the one listener told of every entry that leaves the cache (evicted,
+   * invalidated, cleared): the last-access writer, which takes over the entry's
+   * unwritten access. Wired once, in `session.providers.ts`.
+   * @throws Error when a listener is set already.
+   */
+  setLeaveListener(listener: (entry: CacheEntry) => void): void {
+    if (this.hasLeaveListener) throw new Error('SessionCache: a leave listener is set already.');
+    this.hasLeaveListener = true;
+    this.onLeave = listener;
   }
 
   /** Number of cached sessions. */
