@@ -15,7 +15,7 @@ export type {
   SessionInfo,
   SessionStats,
 } from './session/session-options.interface.js';
-export { SessionNotifications } from './sync/session-notifications.js';
+export { SessionNotifications } from './sync/session-notifications.service.js';
 export { SessionHealth, type SessionHealthReport } from './health/session-health.service.js';
 export type { SessionChange, SyncStatus } from './sync/session-change.js';
 export { LockService } from './lock/lock.service.js';

@@ -1,100 +1,57 @@
-import { Module, type Provider } from '@nestjs/common';
-import { SessionCache } from './cache/session.cache.js';
-import { SessionHealth } from './health/session-health.service.js';
-import { RequireAttributeGuard } from './http/require-attribute.guard.js';
-import { SessionCookieService } from './http/session-cookie.service.js';
-import { SessionGuard } from './http/session.guard.js';
-import { LockService } from './lock/lock.service.js';
-import { SessionMetrics } from './metrics/session-metrics.js';
-import type { ResolvedSessionOptions } from './options/resolved-options.js';
-import { resolveSessionOptions } from './options/resolve-options.js';
+import { Module, type DynamicModule } from '@nestjs/common';
 import type { SessionModuleOptions } from './options/session-module-options.interface.js';
-import { RESOLVED_SESSION_OPTIONS, SESSION_DATABASE } from './options/session.constants.js';
-import { ConfigurableSessionModule, SESSION_MODULE_OPTIONS } from './session.module-definition.js';
-import { SessionService } from './session/session.service.js';
-import { LockStore } from './store/lock.store.js';
-import { SessionDatabase } from './store/session-database.js';
-import { SessionStore } from './store/session.store.js';
-import { CacheInvalidator } from './sync/cache-invalidator.js';
-import { SessionNotifications } from './sync/session-notifications.js';
-import { SessionSync } from './sync/session-sync.js';
-import { SyncState } from './sync/sync-state.js';
-import { LastAccessWriter } from './workers/last-access.writer.js';
-
-/** Said when `SessionModule` is imported bare (without forRoot), e.g. in a feature module with `isGlobal: false`. */
-const NOT_CONFIGURED =
-  'nestjs-pg-session: SessionModule was imported without forRoot(...) or forRootAsync(...), so it has no options. ' +
-  'Register SessionModule.forRoot(...) once. With `isGlobal: false`, do it in a shared module that re-exports it ' +
-  '(`@Module({ imports: [SessionModule.forRoot(...)], exports: [SessionModule] })`) and import that shared module, ' +
-  'not SessionModule itself, in the modules that need its services.';
-
-const providers: Provider[] = [
-  // forRoot/forRootAsync add their own provider of this token, which replaces this one
-  // (Nest registers a dynamic module's providers after the class's): only a bare import reaches it.
-  {
-    provide: SESSION_MODULE_OPTIONS,
-    useFactory: (): never => {
-      throw new Error(NOT_CONFIGURED);
-    },
-  },
-  {
-    provide: RESOLVED_SESSION_OPTIONS,
-    inject: [SESSION_MODULE_OPTIONS],
-    useFactory: (options: SessionModuleOptions) => resolveSessionOptions(options),
-  },
-  {
-    provide: SESSION_DATABASE,
-    inject: [RESOLVED_SESSION_OPTIONS],
-    useFactory: (options: ResolvedSessionOptions) => SessionDatabase.open(options),
-  },
-  {
-    provide: SessionStore,
-    inject: [SESSION_DATABASE, CacheInvalidator, RESOLVED_SESSION_OPTIONS],
-    useFactory: (db: SessionDatabase, invalidator: CacheInvalidator, options: ResolvedSessionOptions) =>
-      new SessionStore(db, invalidator.nodeId, options.inactivityDuration),
-  },
-  {
-    provide: SessionCache,
-    inject: [RESOLVED_SESSION_OPTIONS],
-    useFactory: (options: ResolvedSessionOptions) =>
-      new SessionCache(options.cacheSize, { lifetimeInCache: options.maxSessionLifetimeInCache, inactivity: options.inactivityDuration }),
-  },
-  {
-    provide: CacheInvalidator,
-    inject: [SessionCache],
-    useFactory: (cache: SessionCache) => new CacheInvalidator(cache),
-  },
-  {
-    provide: LastAccessWriter,
-    inject: [SessionStore, SessionCache, RESOLVED_SESSION_OPTIONS],
-    useFactory: (store: SessionStore, cache: SessionCache, options: ResolvedSessionOptions) =>
-      new LastAccessWriter(store, cache, options.lastAccessUpdateBatchSize, options.lastAccessUpdateInterval, options.logger),
-  },
-  {
-    provide: LockStore,
-    inject: [SESSION_DATABASE, RESOLVED_SESSION_OPTIONS, LastAccessWriter],
-    useFactory: (db: SessionDatabase, options: ResolvedSessionOptions, lastAccess: LastAccessWriter) =>
-      new LockStore(db, options.inactivityDuration, (id) => lastAccess.latestFor(id) || null),
-  },
-  SyncState,
-  SessionSync,
-  SessionNotifications,
-  SessionHealth,
-  SessionService,
-  SessionMetrics,
-  LockService,
-  SessionCookieService,
-  SessionGuard,
-  RequireAttributeGuard,
-];
+import {
+  ConfigurableSessionModule,
+  type SessionModuleAsyncOptions,
+  type SessionModuleOptionsFactory,
+  type SessionModuleRootOptions,
+} from './session.module-definition.js';
+import { sessionExports, sessionProviders } from './session.providers.js';
 
 /**
  * Distributed server-side sessions on PostgreSQL. Register once with
  * `SessionModule.forRoot(options)` or `SessionModule.forRootAsync({ imports, inject, useFactory })`;
- * the module is global unless `isGlobal: false`.
+ * the module is global unless `isGlobal: false`. Its providers are listed in `session.providers.ts`.
  */
 @Module({
-  providers,
-  exports: [SESSION_MODULE_OPTIONS, SessionService, SessionNotifications, SessionHealth, LockService, SessionCookieService, SessionGuard, RequireAttributeGuard],
+  providers: sessionProviders,
+  exports: sessionExports,
 })
-export class SessionModule extends ConfigurableSessionModule {}
+export class SessionModule extends ConfigurableSessionModule {
+  /**
+   * Registers the module with options known at import time. The options are validated
+   * when the application starts: an invalid value or an unknown option name fails start
+   * with an error that names the option. Global unless `isGlobal: false`.
+   *
+   * @example
+   * ```ts
+   * SessionModule.forRoot({ connectionString: process.env.DATABASE_URL, createSchemaIfMissing: true })
+   * ```
+   * @see {@link SessionModuleOptions} for every option and its default.
+   * @see {@link SessionModule.forRootAsync} when the options come from other providers (config, TypeORM).
+   * @see {@link https://github.com/nestjs-pg-session/nestjs-pg-session#options | Options (README)}
+   */
+  static override forRoot(options: SessionModuleRootOptions): DynamicModule {
+    return super.forRoot(options);
+  }
+
+  /**
+   * Registers the module with options made by a factory (`useFactory` with `inject` and
+   * `imports`), or by a class implementing {@link SessionModuleOptionsFactory}
+   * (`useClass` / `useExisting`). Validated when the application starts, like
+   * {@link SessionModule.forRoot}. Global unless `isGlobal: false`.
+   *
+   * @example
+   * ```ts
+   * SessionModule.forRootAsync({
+   *   inject: [getDataSourceToken()],
+   *   useFactory: (dataSource: DataSource) => ({ dataSource, createSchemaIfMissing: true }),
+   * })
+   * ```
+   * @see {@link SessionModuleAsyncOptions} for the shape of `options`.
+   * @see {@link https://github.com/nestjs-pg-session/nestjs-pg-session#async-configuration-and-sharing-a-typeorm-connection | Async configuration (README)}
+   */
+  static override forRootAsync(options: SessionModuleAsyncOptions): DynamicModule {
+    return super.forRootAsync(options);
+  }
+}

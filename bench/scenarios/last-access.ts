@@ -11,7 +11,7 @@ import { keyIndex, type BenchContext, type LastAccessResult } from './common.js'
 @Module({})
 class LastAccessBenchModule {}
 
-/** A real DataSource whose pool counts the statements it is asked to run (as in test/last-access.test.ts). */
+/** A real DataSource whose pool counts the statements it is asked to run (as in test/e2e/last-access.test.ts). */
 async function countingDataSource(url: string): Promise<{ dataSource: DataSource; count: () => number }> {
   const dataSource = await new DataSource({ type: 'postgres', url, poolSize: 10 }).initialize();
   const statements = recordStatements((dataSource.driver as unknown as { master: pg.Pool }).master);

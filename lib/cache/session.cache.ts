@@ -1,5 +1,6 @@
 import { LRUCache } from 'lru-cache';
-import type { SessionSnapshot } from '../store/session-record.js';
+import type { SessionSnapshot } from '../session/session-snapshot.js';
+import { CacheGenerations, type CacheTicket } from './cache.generations.js';
 import { lastTickBefore, NO_LIMIT_TICKS, tickOf, ticksWithin } from './coarse-clock.js';
 
 /** One cached session: the shared immutable snapshot plus node-local bookkeeping. */
@@ -35,24 +36,9 @@ export interface CacheLimits {
 }
 
 /**
- * Marks the state of the cache when a database operation began. The result of that
- * operation may enter the cache only if nothing it covers was invalidated since.
- */
-export interface CacheTicket {
-  readonly seq: number;
-  readonly epoch: number;
-}
-
-/**
- * The per-node LRU cache of session snapshots, with user and group indexes and the
- * bookkeeping that keeps stale copies out:
- *
- * - every invalidation stamps its key (session, user or group) with a new sequence
- *   number; clearing everything bumps an epoch;
- * - a database read takes a ticket before its query, and its result is cached only
- *   if neither its epoch nor a stamp on its session, user or group moved since.
- *   Otherwise a read that began before another node's commit could put the old copy
- *   back after that commit's notification was applied.
+ * The per-node LRU cache of session snapshots, with user and group indexes. Every
+ * invalidation is also recorded in its {@link CacheGenerations}, and a database result
+ * enters the cache only with a ticket that is not stale there (see `cache.generations.ts`).
  *
  * Knows nothing of SQL.
  */
@@ -60,19 +46,12 @@ export class SessionCache {
   private readonly lru: LRUCache<string, CacheEntry>;
   private readonly byUser: IdIndex = new Map();
   private readonly byGroup: IdIndex = new Map();
-  private seq = 0;
-  private epoch = 0;
-  /**
-   * `s:<id>`, `u:<user>`, `g:<group>` → seq of its latest invalidation, kept in seq
-   * order (a re-stamped key moves to the end), so pruning stops at the first stamp
-   * still needed.
-   */
-  private readonly stamps = new Map<string, number>();
-  /** Tickets of operations in flight, in the order they began (so by seq): the first is the oldest. */
-  private readonly inFlight = new Set<CacheTicket>();
+  /** Tickets and invalidation stamps: decides whether a database result may still be cached. */
+  private readonly generations = new CacheGenerations();
   private serving = true;
-  /** Told of every entry that leaves the cache (evicted, invalidated, cleared). */
-  onLeave: (entry: CacheEntry) => void = () => undefined;
+  private hasLeaveListener = false;
+  /** Told of every entry that leaves the cache (evicted, invalidated, cleared); see {@link setLeaveListener}. */
+  private onLeave: (entry: CacheEntry) => void = () => undefined;
 
   constructor(
     readonly capacity: number,
@@ -86,6 +65,18 @@ export class SessionCache {
         this.onLeave(entry);
       },
     });
+  }
+
+  /**
+   * Sets the one listener told of every entry that leaves the cache (evicted,
+   * invalidated, cleared): the last-access writer, which takes over the entry's
+   * unwritten access. Wired once, in `session.providers.ts`.
+   * @throws Error when a listener is set already.
+   */
+  setLeaveListener(listener: (entry: CacheEntry) => void): void {
+    if (this.hasLeaveListener) throw new Error('SessionCache: a leave listener is set already.');
+    this.hasLeaveListener = true;
+    this.onLeave = listener;
   }
 
   /** Number of cached sessions. */
@@ -108,7 +99,7 @@ export class SessionCache {
     // hold data that a change nobody heard of made stale, and the resync could not
     // check it, since it was not cached yet. Only operations begun after this call,
     // with LISTEN active again, may fill the cache.
-    if (serving !== this.serving) this.epoch++;
+    if (serving !== this.serving) this.generations.bumpEpoch();
     this.serving = serving;
   }
 
@@ -127,16 +118,12 @@ export class SessionCache {
 
   /** Starts a database operation whose result may be offered to the cache. */
   begin(): CacheTicket {
-    const ticket: CacheTicket = { seq: this.seq, epoch: this.epoch };
-    this.inFlight.add(ticket);
-    return ticket;
+    return this.generations.begin();
   }
 
   /** Ends an operation started with {@link begin} (whether or not it offered anything). */
   end(ticket: CacheTicket): void {
-    this.inFlight.delete(ticket);
-    if (this.inFlight.size === 0) this.stamps.clear();
-    else this.pruneStamps();
+    this.generations.end(ticket);
   }
 
   /**
@@ -145,7 +132,7 @@ export class SessionCache {
    * @returns whether it was cached.
    */
   offer(snapshot: SessionSnapshot, ticket: CacheTicket, lastAccess: number): boolean {
-    if (!this.serving || this.isStale(snapshot, ticket)) return false;
+    if (!this.serving || this.generations.isStale(snapshot, ticket)) return false;
     const current = this.lru.peek(snapshot.id);
     if (current !== undefined && current.snapshot.version > snapshot.version) return false;
     this.put(snapshot, Math.max(lastAccess, current?.lastAccess ?? 0));
@@ -158,8 +145,8 @@ export class SessionCache {
    * was invalidated meanwhile by someone else, the entry is dropped instead.
    */
   commit(snapshot: SessionSnapshot, ticket: CacheTicket, lastAccess: number): void {
-    const stale = this.isStale(snapshot, ticket);
-    this.stamp(`s:${snapshot.id}`);
+    const stale = this.generations.isStale(snapshot, ticket);
+    this.generations.stampSession(snapshot.id);
     if (stale || !this.serving) {
       this.lru.delete(snapshot.id);
       return;
@@ -170,7 +157,7 @@ export class SessionCache {
   /** Drops sessions by id. */
   invalidateSessions(ids: Iterable<string>): void {
     for (const id of ids) {
-      this.stamp(`s:${id}`);
+      this.generations.stampSession(id);
       this.lru.delete(id);
     }
   }
@@ -178,7 +165,7 @@ export class SessionCache {
   /** Drops every cached session of these users. */
   invalidateUsers(userIds: Iterable<string>): void {
     for (const userId of userIds) {
-      this.stamp(`u:${userId}`);
+      this.generations.stampUser(userId);
       for (const id of idsOf(this.byUser, userId)) this.lru.delete(id);
     }
   }
@@ -186,14 +173,14 @@ export class SessionCache {
   /** Drops every cached session of these groups. */
   invalidateGroups(groupIds: Iterable<string>): void {
     for (const groupId of groupIds) {
-      this.stamp(`g:${groupId}`);
+      this.generations.stampGroup(groupId);
       for (const id of idsOf(this.byGroup, groupId)) this.lru.delete(id);
     }
   }
 
   /** Drops everything; reads in flight cannot cache their results. */
   clear(): void {
-    this.epoch++;
+    this.generations.bumpEpoch();
     this.byUser.clear();
     this.byGroup.clear();
     this.lru.clear();
@@ -220,7 +207,7 @@ export class SessionCache {
   dropIfVersion(id: string, version: number | undefined): void {
     const entry = this.lru.peek(id);
     if (entry !== undefined && entry.snapshot.version !== version) {
-      this.stamp(`s:${id}`);
+      this.generations.stampSession(id);
       this.lru.delete(id);
     }
   }
@@ -247,34 +234,6 @@ export class SessionCache {
   private unindex(snapshot: SessionSnapshot, id: string): void {
     removeFrom(this.byUser, snapshot.userId, id);
     if (snapshot.groupId !== null) removeFrom(this.byGroup, snapshot.groupId, id);
-  }
-
-  private stamp(key: string): void {
-    this.stamps.delete(key); // re-inserted at the end: the map stays in seq order
-    this.stamps.set(key, ++this.seq);
-  }
-
-  private isStale(snapshot: SessionSnapshot, ticket: CacheTicket): boolean {
-    if (ticket.epoch !== this.epoch) return true;
-    if (ticket.seq === this.seq) return false;
-    return (
-      (this.stamps.get(`s:${snapshot.id}`) ?? 0) > ticket.seq ||
-      (this.stamps.get(`u:${snapshot.userId}`) ?? 0) > ticket.seq ||
-      (snapshot.groupId !== null && (this.stamps.get(`g:${snapshot.groupId}`) ?? 0) > ticket.seq)
-    );
-  }
-
-  /**
-   * Drops the stamps no ticket in flight can be older than. Both collections are in
-   * seq order, so this visits only what it removes plus one: O(1) amortised per stamp,
-   * however long the oldest ticket stays open.
-   */
-  private pruneStamps(): void {
-    const oldest = this.inFlight.values().next().value?.seq ?? Infinity;
-    for (const [key, seq] of this.stamps) {
-      if (seq > oldest) break;
-      this.stamps.delete(key);
-    }
   }
 }
 

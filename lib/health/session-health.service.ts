@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { SESSION_DATABASE } from '../options/session.constants.js';
-import type { SessionDatabase } from '../store/session-database.js';
+import { SESSION_DATABASE } from '../options/internal.tokens.js';
+import type { SessionDatabase } from '../store/session.database.js';
 import { SyncState } from '../sync/sync-state.js';
 
 /** Default time the database has to answer a health check's trivial query. */

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { ResolvedCookieOptions, ResolvedSessionOptions } from '../options/resolved-options.js';
-import { RESOLVED_SESSION_OPTIONS } from '../options/session.constants.js';
+import { RESOLVED_SESSION_OPTIONS } from '../options/internal.tokens.js';
 import { canonicalSessionId } from '../session/session-id.js';
 import type { Session } from '../session/session.interface.js';
 import { cookieValues, decodeCookieValue, serializeCookie } from './cookie-header.js';

@@ -1,10 +1,10 @@
 import { Inject, Injectable, type BeforeApplicationShutdown } from '@nestjs/common';
 import { InvalidSessionIdError, LockExpiredError, LockNotHeldError } from '../errors/session.errors.js';
 import type { ResolvedSessionOptions } from '../options/resolved-options.js';
-import { RESOLVED_SESSION_OPTIONS } from '../options/session.constants.js';
+import { RESOLVED_SESSION_OPTIONS } from '../options/internal.tokens.js';
 import { canonicalSessionId } from '../session/session-id.js';
 import { LockStore } from '../store/lock.store.js';
-import { LeaseLock } from './distributed-lock.js';
+import { LeaseLock } from './lease.lock.js';
 import type { DistributedLock } from './distributed-lock.interface.js';
 import type { LockOptions } from './lock-options.interface.js';
 import { LockHost } from './lock-host.js';

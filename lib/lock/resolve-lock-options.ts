@@ -1,3 +1,4 @@
+import { describeValue, optionFailure, type FailOption } from '../validation/option.validation.js';
 import { assertIdentifier } from '../validation/text.validation.js';
 import type { LockOptions, ResolvedLockOptions } from './lock-options.interface.js';
 
@@ -11,15 +12,8 @@ export const LOCK_DEFAULTS = Object.freeze({
   leaseTime: 60_000,
 });
 
-function show(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value.length > 64 ? `${value.slice(0, 64)}…` : value);
-  if (typeof value === 'number' || typeof value === 'boolean' || value == null) return String(value);
-  return `a ${typeof value}`;
-}
-
-function fail(option: string, expected: string, got: unknown): never {
-  throw new TypeError(`nestjs-pg-session: invalid lock option "${option}": expected ${expected}, got ${show(got)}.`);
-}
+/** Throws a TypeError naming the option, what it expects and what it got. */
+const fail: FailOption = optionFailure('lock option', TypeError);
 
 function number(options: LockOptions, key: keyof LockOptions, fallback: number, positive: boolean, hint = ''): number {
   const value = options[key];
@@ -34,7 +28,7 @@ function number(options: LockOptions, key: keyof LockOptions, fallback: number, 
 export function resolveLockOptions(options: LockOptions | undefined): ResolvedLockOptions {
   if (options === undefined) options = {};
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw new TypeError(`nestjs-pg-session: lock options must be an object, got ${show(options)}.`);
+    throw new TypeError(`nestjs-pg-session: lock options must be an object, got ${describeValue(options)}.`);
   }
   for (const key of Object.keys(options)) {
     if (!KNOWN_OPTIONS.has(key)) {
@@ -62,6 +56,6 @@ export function assertResource(resource: unknown): asserts resource is string {
 /** Validates the argument of `extendLease`. @throws TypeError */
 export function assertDuration(duration: unknown): asserts duration is number {
   if (typeof duration !== 'number' || !Number.isFinite(duration) || duration <= 0) {
-    throw new TypeError(`nestjs-pg-session: extendLease(duration) expects a positive, finite number of milliseconds, got ${show(duration)}.`);
+    throw new TypeError(`nestjs-pg-session: extendLease(duration) expects a positive, finite number of milliseconds, got ${describeValue(duration)}.`);
   }
 }

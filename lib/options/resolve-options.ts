@@ -3,6 +3,7 @@ import { isValidSchemaName, isValidTablePrefix } from '../store/table-names.js';
 import type { ResolvedCookieOptions, ResolvedSessionOptions } from './resolved-options.js';
 import type { SessionCookieOptions, SessionModuleOptions } from './session-module-options.interface.js';
 import { DAY, HOUR, MINUTE } from './session.constants.js';
+import { optionFailure, type FailOption } from '../validation/option.validation.js';
 
 /** Longest delay `setTimeout` honours; longer ones fire at once. */
 const MAX_TIMER_DELAY = 2_147_483_647;
@@ -21,18 +22,8 @@ const KNOWN_COOKIE_OPTIONS = new Set<keyof SessionCookieOptions>([
 const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const COOKIE_ATTRIBUTE_VALUE = /^[\x21-\x3A\x3C-\x7E]+$/;
 
-function fail(option: string, expected: string, got: unknown): never {
-  throw new Error(
-    `nestjs-pg-session: invalid option "${option}": expected ${expected}, got ${show(got)}.`,
-  );
-}
-
-function show(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'number' || typeof value === 'boolean' || value == null) return String(value);
-  if (Array.isArray(value)) return 'an array';
-  return `a ${typeof value}`;
-}
+/** Throws an Error naming the option, what it expects and what it got. */
+const fail: FailOption = optionFailure('option', Error);
 
 function duration(options: SessionModuleOptions, key: keyof SessionModuleOptions, fallback: number, opts: { timer?: boolean } = {}): number {
   const value = options[key];

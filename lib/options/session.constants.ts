@@ -1,7 +1,9 @@
-/** Injection token of the validated, defaulted options (internal). */
-export const RESOLVED_SESSION_OPTIONS = Symbol('nestjs-pg-session:resolved-options');
-/** Injection token of the database access object (internal). */
-export const SESSION_DATABASE = Symbol('nestjs-pg-session:database');
+/**
+ * Limits and time units shared inside the library (not exported from the package).
+ * Injection tokens are in `internal.tokens.ts`; the public constants live next to what
+ * they belong to and are exported from `index.ts` (`SESSION_MODULE_OPTIONS`) and the
+ * framework-store entry points (`FRAMEWORK_STORE_GROUP_ID`).
+ */
 
 export const SECOND = 1000;
 export const MINUTE = 60 * SECOND;

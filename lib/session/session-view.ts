@@ -1,5 +1,5 @@
 import { assertIdentifier } from '../validation/text.validation.js';
-import type { SessionSnapshot } from '../store/session-record.js';
+import type { SessionSnapshot } from './session-snapshot.js';
 import { assertAttributeKey, encodeAttribute, expiryMillis } from './attribute-codec.js';
 import type { AttributeRecord, Session } from './session.interface.js';
 

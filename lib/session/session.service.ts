@@ -10,15 +10,14 @@ import {
   SessionNotFoundError,
 } from '../errors/session.errors.js';
 import type { ResolvedSessionOptions } from '../options/resolved-options.js';
-import { RESOLVED_SESSION_OPTIONS } from '../options/session.constants.js';
+import { RESOLVED_SESSION_OPTIONS } from '../options/internal.tokens.js';
 import { assertIdentifier } from '../validation/text.validation.js';
-import type { SessionSnapshot } from '../store/session-record.js';
+import type { SessionSnapshot } from './session-snapshot.js';
 import { commitOutcome } from '../store/commit-outcome.js';
 import { SessionStore, type UpdateCommand } from '../store/session.store.js';
 import { CacheInvalidator } from '../sync/cache-invalidator.js';
 import type { SessionChange } from '../sync/session-change.js';
 import { SyncState } from '../sync/sync-state.js';
-import { ExpiryCleanupWorker } from '../workers/expiry-cleanup.worker.js';
 import { LastAccessWriter } from '../workers/last-access.writer.js';
 import { assertAttributeKey, encodeAttribute, expiryMillis } from './attribute-codec.js';
 import { canonicalSessionId, newSessionId } from './session-id.js';
@@ -50,7 +49,6 @@ export class SessionService implements OnModuleInit, BeforeApplicationShutdown {
   private readonly inactivity: number;
   private readonly lifetimeInCache: number;
   private readonly maxAttributeLength: number;
-  private readonly cleanupWorker: ExpiryCleanupWorker;
 
   constructor(
     @Inject(RESOLVED_SESSION_OPTIONS) private readonly options: ResolvedSessionOptions,
@@ -63,18 +61,19 @@ export class SessionService implements OnModuleInit, BeforeApplicationShutdown {
     this.inactivity = options.inactivityDuration;
     this.lifetimeInCache = options.maxSessionLifetimeInCache;
     this.maxAttributeLength = options.maxAttributeLength;
-    this.cleanupWorker = new ExpiryCleanupWorker(() => this.cleanupExpiredSessions(), options.cleanupInterval, options.logger);
   }
 
+  /** Starts the last-access timer (the cleanup worker, a provider of its own, starts after this). */
   onModuleInit(): void {
     this.lastAccess.start();
-    this.cleanupWorker.start();
   }
 
-  /** Stops the timers, waits for a running cleanup pass and writes the accesses still pending. */
+  /**
+   * Stops the last-access timer and writes the accesses still pending. Runs after the
+   * cleanup worker has stopped (it depends on this service, so Nest shuts it down first).
+   */
   async beforeApplicationShutdown(): Promise<void> {
     this.lastAccess.stop();
-    await this.cleanupWorker.stop();
     await this.lastAccess.flush();
   }
 

@@ -1,4 +1,4 @@
-import type { Statement } from './session-database.js';
+import type { Statement } from './session.database.js';
 import { attributeTuples, live, ms, notifyIdsInChunks, sessionAlive, sessionColumns, statementName, ts } from './sql-fragments.js';
 import type { TableNames } from './table-names.js';
 

@@ -1,4 +1,4 @@
-import type { SessionDatabase } from './session-database.js';
+import type { SessionDatabase } from './session.database.js';
 import { lockStatements, type LockStatements } from './lock.statements.js';
 
 /** Which lock, and which lock object (owner) asks. */

@@ -1,18 +1,12 @@
-import type { SessionDatabase, Statement, Transaction } from './session-database.js';
-import {
-  attributesFromTuples,
-  StoredAttributes,
-  toSnapshot,
-  type AttributeTuple,
-  type SessionRow,
-  type SessionSnapshot,
-  type StoredAttribute,
-} from './session-record.js';
+import type { SessionDatabase, Statement, Transaction } from './session.database.js';
+import type { SessionSnapshot } from '../session/session-snapshot.js';
+import { StoredAttributes, type AttributeTuple, type StoredAttribute } from '../session/stored-attributes.js';
+import { attributesFromTuples, toSnapshot, type SessionRow } from './session-row.js';
 import { sessionStatements, type SessionStatements } from './session.statements.js';
 import { singleUpdateStatements, type SingleUpdateShape } from './single-update.statements.js';
 import { isStatementError } from './commit-outcome.js';
 import { frameworkSessionStatements, type FrameworkSessionStatements } from './framework-session.statements.js';
-import { WriteBatcher, type BatchOutcome } from './update-batcher.js';
+import { WriteBatcher, type BatchOutcome } from './write.batcher.js';
 
 /** What {@link SessionStore.update} writes. */
 export interface UpdateCommand {

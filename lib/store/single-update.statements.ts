@@ -1,4 +1,4 @@
-import type { Statement } from './session-database.js';
+import type { Statement } from './session.database.js';
 import { changedSession, live, ms, nodeAccess, sessionAlive, statementName, ts } from './sql-fragments.js';
 import type { TableNames } from './table-names.js';
 

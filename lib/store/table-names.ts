@@ -40,9 +40,15 @@ export class TableNames {
   readonly lockTokens: string;
   /** `"schema"."<prefix>session_cache_epoch"`: counts cache-only operations, for resyncs. */
   readonly cacheEpoch: string;
-  /** Unquoted `schema.<prefix>sessions`, for `to_regclass` and messages. */
+  /**
+   * The text given to `to_regclass` to check that a table exists: the same quoted
+   * `"schema"."<prefix>sessions"` as `sessions` (to_regclass parses it like an identifier
+   * in SQL, so the quotes keep mixed case and odd characters intact).
+   */
   readonly sessionsRegclass: string;
+  /** Quoted `"schema"."<prefix>session_attributes"`, for `to_regclass`. */
   readonly attributesRegclass: string;
+  /** Quoted `"schema"."<prefix>session_locks"`, for `to_regclass`. */
   readonly locksRegclass: string;
   /** NOTIFY channel of this deployment. */
   readonly channel: string;

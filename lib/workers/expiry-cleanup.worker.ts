@@ -1,10 +1,13 @@
-import type { LoggerService } from '@nestjs/common';
+import type { BeforeApplicationShutdown, LoggerService, OnModuleInit } from '@nestjs/common';
 
 /**
  * Runs a cleanup pass every `interval` ms (never two at once on this node; the
  * database lock keeps it to one across nodes). Stopping waits for a running pass.
+ * As a provider it starts on module init and stops before shutdown, ahead of
+ * `SessionService` (which it depends on), so the pending accesses are written after
+ * the last pass.
  */
-export class ExpiryCleanupWorker {
+export class ExpiryCleanupWorker implements OnModuleInit, BeforeApplicationShutdown {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<unknown> | undefined;
 
@@ -13,6 +16,14 @@ export class ExpiryCleanupWorker {
     private readonly interval: number,
     private readonly logger: LoggerService,
   ) {}
+
+  onModuleInit(): void {
+    this.start();
+  }
+
+  beforeApplicationShutdown(): Promise<void> {
+    return this.stop();
+  }
 
   start(): void {
     if (this.timer) return;

@@ -28,9 +28,7 @@ export class LastAccessWriter {
     private readonly batchSize: number,
     private readonly interval: number,
     private readonly logger: LoggerService,
-  ) {
-    cache.onLeave = (entry) => this.release(entry);
-  }
+  ) {}
 
   /** Records an access served from the cache (at `at`, in coarse tick `tick`); a few field writes, never I/O. */
   touch(entry: CacheEntry, at: number, tick?: number): void {
@@ -113,8 +111,11 @@ export class LastAccessWriter {
     }
   }
 
-  /** Hands an entry's unwritten access over to `pending`. */
-  private release(entry: CacheEntry): void {
+  /**
+   * Hands an entry's unwritten access over to `pending`; called for every entry that
+   * leaves the cache (see `session.providers.ts`) and for stamped entries at a flush.
+   */
+  release(entry: CacheEntry): void {
     if (!entry.accessed) return;
     entry.accessed = false;
     this.record(entry.snapshot.id, entry.lastAccess);

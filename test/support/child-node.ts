@@ -1,4 +1,4 @@
-// A session node in a process of its own, driven over IPC by test/cross-process.test.ts.
+// A session node in a process of its own, driven over IPC by test/e2e/cross-process.test.ts.
 import { startNode } from './nodes.js';
 import { SessionNotifications } from '../../lib/index.js';
 

@@ -1,0 +1,108 @@
+/**
+ * Marks the state of the cache when a database operation began. The result of that
+ * operation may enter the cache only if nothing it covers was invalidated since.
+ */
+export interface CacheTicket {
+  readonly seq: number;
+  readonly epoch: number;
+}
+
+/** What a cached result covers: its session, its user and its group (if any). */
+export interface CoveredKeys {
+  readonly id: string;
+  readonly userId: string;
+  readonly groupId: string | null;
+}
+
+/**
+ * The ticket/generation protocol that keeps stale reads out of the cache, apart from
+ * the cache itself (it holds no entries and knows nothing of SQL):
+ *
+ * - every invalidation stamps its key (session, user or group) with a new sequence
+ *   number; dropping everything, or a gap in what the node hears, bumps an epoch;
+ * - a database operation takes a ticket ({@link begin}) before its query, and its result
+ *   may be cached only if neither the epoch nor a stamp on its session, user or group
+ *   moved since ({@link isStale}). Otherwise a read that began before another node's
+ *   commit could put the old copy back after that commit's notification was applied;
+ * - stamps are kept only while a ticket in flight could be older than them ({@link end}).
+ */
+export class CacheGenerations {
+  private seq = 0;
+  private epoch = 0;
+  /**
+   * `s:<id>`, `u:<user>`, `g:<group>` → seq of its latest invalidation, kept in seq
+   * order (a re-stamped key moves to the end), so pruning stops at the first stamp
+   * still needed.
+   */
+  private readonly stamps = new Map<string, number>();
+  /** Tickets of operations in flight, in the order they began (so by seq): the first is the oldest. */
+  private readonly inFlight = new Set<CacheTicket>();
+
+  /** Starts a database operation whose result may be offered to the cache. */
+  begin(): CacheTicket {
+    const ticket: CacheTicket = { seq: this.seq, epoch: this.epoch };
+    this.inFlight.add(ticket);
+    return ticket;
+  }
+
+  /** Ends an operation started with {@link begin} (whether or not it offered anything). */
+  end(ticket: CacheTicket): void {
+    this.inFlight.delete(ticket);
+    if (this.inFlight.size === 0) this.stamps.clear();
+    else this.pruneStamps();
+  }
+
+  /** Records an invalidation of one session. */
+  stampSession(id: string): void {
+    this.stamp(`s:${id}`);
+  }
+
+  /** Records an invalidation of every session of a user. */
+  stampUser(userId: string): void {
+    this.stamp(`u:${userId}`);
+  }
+
+  /** Records an invalidation of every session of a group. */
+  stampGroup(groupId: string): void {
+    this.stamp(`g:${groupId}`);
+  }
+
+  /** Makes every ticket taken so far stale, whatever it covers. */
+  bumpEpoch(): void {
+    this.epoch++;
+  }
+
+  /** Whether something `keys` covers was invalidated (or the epoch moved) after `ticket` was taken. */
+  isStale(keys: CoveredKeys, ticket: CacheTicket): boolean {
+    if (ticket.epoch !== this.epoch) return true;
+    if (ticket.seq === this.seq) return false;
+    return (
+      (this.stamps.get(`s:${keys.id}`) ?? 0) > ticket.seq ||
+      (this.stamps.get(`u:${keys.userId}`) ?? 0) > ticket.seq ||
+      (keys.groupId !== null && (this.stamps.get(`g:${keys.groupId}`) ?? 0) > ticket.seq)
+    );
+  }
+
+  /** Number of stamps kept (tests and diagnostics: it returns to 0 when nothing is in flight). */
+  get stampCount(): number {
+    return this.stamps.size;
+  }
+
+  private stamp(key: string): void {
+    this.stamps.delete(key); // re-inserted at the end: the map stays in seq order
+    this.stamps.set(key, ++this.seq);
+  }
+
+  /**
+   * Drops the stamps no ticket in flight can be older than. Both collections are in
+   * seq order, so this visits only what it removes plus one: O(1) amortised per stamp,
+   * however long the oldest ticket stays open.
+   */
+  private pruneStamps(): void {
+    const oldest = this.inFlight.values().next().value?.seq ?? Infinity;
+    for (const [key, seq] of this.stamps) {
+      if (seq > oldest) break;
+      this.stamps.delete(key);
+    }
+  }
+}

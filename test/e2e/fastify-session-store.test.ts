@@ -1,0 +1,160 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { SessionNotifications } from '../../lib/index.js';
+import { FRAMEWORK_STORE_GROUP_ID, frameworkRowId } from '../../lib/fastify-session.js';
+import { useTestDatabase } from '../support/database.js';
+import { startFastifyStoreNode, type FastifyStoreNode } from '../support/fastify-store-app.js';
+import { heardChange } from '../support/http-apps.js';
+import { HttpClient } from '../support/http-client.js';
+import { countStatements, countUndisturbed } from '../support/pool-statements.js';
+import { waitUntilPast } from '../support/wait.js';
+
+const db = useTestDatabase();
+
+/** The session id @fastify/session put in the signed cookie `sessionId` (<sid>.<sig>). */
+function sidOf(client: HttpClient): string {
+  const raw = decodeURIComponent(client.jar.header()?.match(/sessionId=([^;]+)/)?.[1] ?? '');
+  return raw.slice(0, raw.lastIndexOf('.'));
+}
+
+describe('FastifySessionStore with @fastify/session and @fastify/passport, two nodes', () => {
+  let a: FastifyStoreNode;
+  let b: FastifyStoreNode;
+
+  before(async () => {
+    a = await startFastifyStoreNode(db.url, { module: { maxSessions: 2 } });
+    b = await startFastifyStoreNode(db.url, { module: { maxSessions: 2 } });
+  });
+
+  after(async () => {
+    await a?.close();
+    await b?.close();
+  });
+
+  it('login through @fastify/passport: request.user on later requests on both nodes; logout', async () => {
+    const client = new HttpClient(a.url);
+    const anonymous = await client.get('/me');
+    assert.equal(anonymous.body.user, null);
+    const before = sidOf(client);
+    assert.ok(before.length > 0);
+    assert.deepEqual((await db.query(`SELECT user_id FROM sessions WHERE id = $1`, [frameworkRowId(before)])), [{ user_id: '' }]);
+
+    assert.equal((await client.post('/login', { username: 'alice', password: 'wrong' })).status, 401);
+    const login = await client.post('/login', { username: 'alice', password: 'secret' });
+    assert.equal(login.status, 201);
+    assert.equal(login.body.user, 'u-alice');
+    const sid = sidOf(client);
+    assert.notEqual(sid, before, 'the login regenerated the session id');
+
+    assert.equal((await client.get('/me')).body.user, 'u-alice');
+    assert.equal((await client.on(b.url).get('/me')).body.user, 'u-alice');
+    assert.deepEqual((await a.sessions.listUserSessions('u-alice')).map((s) => s.id), [frameworkRowId(sid)]);
+    assert.equal((await db.query(`SELECT 1 FROM sessions WHERE id = $1`, [frameworkRowId(before)])).length, 0);
+
+    assert.equal((await client.on(b.url).post('/logout')).status, 201);
+    assert.equal((await client.get('/me')).body.user, null);
+    assert.equal((await client.on(b.url).get('/me')).body.user, null);
+  });
+
+  it('maxSessions applies once a session belongs to a user', async () => {
+    const clients = [new HttpClient(a.url), new HttpClient(b.url), new HttpClient(a.url)];
+    for (const c of clients) assert.equal((await c.post('/login', { username: 'bob', password: 'secret' })).status, 201);
+    const listed = await a.sessions.listUserSessions('u-bob');
+    assert.deepEqual(new Set(listed.map((s) => s.id)), new Set([frameworkRowId(sidOf(clients[1]!)), frameworkRowId(sidOf(clients[2]!))]));
+    assert.equal((await clients[0]!.get('/peek')).body.user, null);
+    await a.sessions.deleteAllUserSessions('u-bob');
+  });
+
+  it('revoke-all on node B: node A answers as anonymous as soon as it heard it', async () => {
+    const client = new HttpClient(a.url);
+    await client.post('/login', { username: 'alice', password: 'secret' });
+    assert.equal((await client.get('/me')).body.user, 'u-alice');
+    assert.equal((await client.get('/peek')).body.user, 'u-alice');
+    const heard = heardChange(a.app, SessionNotifications, (c) => c.type === 'user' && c.ids.includes('u-alice'));
+    await b.sessions.deleteAllUserSessions('u-alice');
+    await heard;
+    assert.equal((await client.get('/peek')).body.user, null);
+  });
+
+  it('20 concurrent requests each setting a different key of one session: all 20 are stored', async () => {
+    const client = new HttpClient(a.url);
+    await client.post('/login', { username: 'alice', password: 'secret' });
+    a.barrier.waiting = 0;
+    a.barrier.target = 20;
+    try {
+      const keys = Array.from({ length: 20 }, (_, i) => `k${i}`);
+      await Promise.all(keys.map((k) => client.post(`/keys/${k}`)));
+      const data = (await client.on(b.url).get('/data')).body as Record<string, unknown>;
+      for (const k of keys) assert.equal(data[k], `value-${k}`, `key ${k} kept`);
+      assert.equal(data.passport, 'u-alice');
+      assert.equal(data.__pgSessionBase, undefined, 'the store\'s bookkeeping never serializes');
+    } finally {
+      a.barrier.target = 0;
+    }
+  });
+
+  it('rolling (a set on every request whose only change is the cookie expiry): zero statements until the flush', async () => {
+    const client = new HttpClient(a.url);
+    await client.post('/login', { username: 'alice', password: 'secret' });
+    await client.get('/peek');
+    await a.sessions.flushLastAccess();
+    const rowId = frameworkRowId(sidOf(client));
+    const [before] = await db.query<{ last_accessed: Date }>(`SELECT last_accessed FROM sessions WHERE id = $1`, [rowId]);
+    const during = await countUndisturbed(a.dataSource, a, async () => {
+      for (let i = 0; i < 25; i++) {
+        const res = await client.get('/peek');
+        assert.equal(res.body.user, 'u-alice');
+        assert.ok(res.setCookies.some((c) => c.name === 'sessionId'), 'rolling: the cookie is sent again');
+      }
+    });
+    assert.equal(during.statements, 0, `statements from:\n${during.stacks.join('\n')}`);
+    const flush = await countStatements(a.dataSource, a, () => a.sessions.flushLastAccess());
+    assert.ok(flush.statements >= 1, 'the flush writes');
+    const [after] = await db.query<{ last_accessed: Date }>(`SELECT last_accessed FROM sessions WHERE id = $1`, [rowId]);
+    assert.ok(after!.last_accessed > before!.last_accessed);
+  });
+
+  it('a cookie whose maxAge ran out: the session is gone on both nodes', async () => {
+    const client = new HttpClient(a.url);
+    await client.get('/me');
+    const sid = sidOf(client);
+    await client.post('/short/400');
+    const [row] = await db.query<{ expires_at: Date }>(`SELECT expires_at FROM sessions WHERE id = $1`, [frameworkRowId(sid)]);
+    assert.ok(row);
+    await waitUntilPast(row.expires_at);
+    for (const node of [b, a]) {
+      const seen = await client.on(node.url).get('/peek', { cookie: client.jar.header() ?? null });
+      assert.notEqual(seen.body.sid, sid);
+    }
+  });
+
+  it('destroyed session is gone on the other node', async () => {
+    const client = new HttpClient(a.url);
+    await client.get('/me');
+    const sid = sidOf(client);
+    await client.on(b.url).get('/peek');
+    const heard = heardChange(b.app, SessionNotifications, (c) => c.type === 'sessions' && c.ids.includes(frameworkRowId(sid)));
+    await client.post('/destroy');
+    await heard;
+    assert.notEqual((await client.on(b.url).get('/peek')).body.sid, sid);
+  });
+
+  it('length, all and clear, on both nodes', async () => {
+    const clients = [new HttpClient(a.url), new HttpClient(b.url)];
+    for (const c of clients) await c.get('/me');
+    const lengthA = await promisify(a.store.length.bind(a.store))();
+    assert.equal(lengthA, await promisify(b.store.length.bind(b.store))());
+    const [rows] = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM sessions WHERE group_id = $1 AND expires_at > now()`, [FRAMEWORK_STORE_GROUP_ID]);
+    assert.equal(lengthA, rows!.n);
+    const all = (await promisify(b.store.all.bind(b.store))()) as Array<Record<string, unknown>>;
+    assert.equal(all.length, lengthA);
+    await clients[0]!.get('/peek');
+    const heard = heardChange(a.app, SessionNotifications, (c) => c.type === 'group');
+    await promisify(b.store.clear.bind(b.store))();
+    await heard;
+    assert.equal(await promisify(a.store.length.bind(a.store))(), 0);
+    const sid = sidOf(clients[0]!);
+    assert.notEqual((await clients[0]!.get('/peek')).body.sid, sid);
+  });
+});

@@ -1,0 +1,130 @@
+import pg from 'pg';
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { SessionConflictError, SessionNotFoundError, type Session } from '../../lib/index.js';
+import { SessionStore } from '../../lib/store/session.store.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { assertNoOpenHandles } from '../support/handles.js';
+import { startNode, type TestNode } from '../support/nodes.js';
+import { waitFor } from '../support/wait.js';
+
+/**
+ * Every outcome of the coalesced update statement in one batch: applied, applied after
+ * a stale snapshot (another transaction committed to the row while the batch waited for
+ * its lock), version conflict found on the retry, version conflict, attribute conflict
+ * and session gone. The blocking transaction is real: it holds the row locks until the
+ * batch statement is seen waiting for them.
+ */
+describe('update batch: every branch in one coalesced statement', () => {
+  let db: TestDatabase;
+  let node: TestNode;
+  /** Sizes of the update batches the node wrote. */
+  const batches: number[] = [];
+
+  before(async () => {
+    db = await createTestDatabase();
+    node = await startNode(db.url, { notifyOnUpdates: false });
+    const batcher = (node.app.get(SessionStore) as unknown as { batcher: { onBatch?: (size: number, ...rest: unknown[]) => void } }).batcher;
+    const observer = batcher.onBatch;
+    batcher.onBatch = (size, ...rest) => {
+      batches.push(size);
+      observer?.(size, ...rest);
+    };
+  });
+
+  after(async () => {
+    await node?.close();
+    await assertNoOpenHandles();
+    await db?.drop();
+  });
+
+  async function stored(id: string): Promise<{ version: number; attributes: Record<string, unknown> }> {
+    const [row] = await db.query<{ version: number }>(`SELECT version FROM sessions WHERE id = $1`, [id]);
+    const attrs = await db.query<{ key: string; value: string }>(`SELECT key, value FROM session_attributes WHERE session_id = $1`, [id]);
+    return { version: row!.version, attributes: Object.fromEntries(attrs.map((r) => [r.key, JSON.parse(r.value)])) };
+  }
+
+  const values = (s: Session) => Object.fromEntries(Object.entries(s.getAttributes()).map(([k, v]) => [k, v.value]));
+
+  it('ok, stale snapshot retried (twice: plain and checkVersion), version conflict, attribute conflict, not found', async () => {
+    const make = (user: string) => node.sessions.createSession(user, { a: { value: 0 } });
+    const [lone, plain, stalePlain, staleChecked, versionConflict, attributeConflict, gone] = await Promise.all(
+      ['lone', 'plain', 'stale', 'stale-checked', 'version', 'attribute', 'gone'].map(make),
+    );
+    // Copies read now, before the others' changes below.
+    const read = async (s: Session, value: number): Promise<Session> => {
+      const copy = await node.sessions.getSession(s.id, { forceRefresh: true });
+      copy.setAttribute('a', value);
+      return copy;
+    };
+    const versionCopy = await read(versionConflict!, 1);
+    const attributeCopy = await read(attributeConflict!, 1);
+    const goneCopy = await read(gone!, 1);
+    // Someone else changes two of them and deletes one (committed before the batch).
+    await db.query(`UPDATE sessions SET version = version + 1 WHERE id = $1`, [versionConflict!.id]);
+    await db.query(`UPDATE session_attributes SET value = '5', version = version + 1 WHERE session_id = $1 AND key = 'a'`, [attributeConflict!.id]);
+    await db.query(`UPDATE sessions SET version = version + 1 WHERE id = $1`, [attributeConflict!.id]);
+    await db.query(`DELETE FROM sessions WHERE id = $1`, [gone!.id]);
+
+    const stalePlainCopy = await read(stalePlain!, 1);
+    const staleCheckedCopy = await read(staleChecked!, 1);
+    const blocker = new pg.Client({ connectionString: db.url });
+    await blocker.connect();
+    try {
+      // Another writer holds two rows: it adds an attribute and bumps the version, uncommitted.
+      await blocker.query('BEGIN');
+      for (const s of [stalePlain!, staleChecked!]) {
+        await blocker.query(`UPDATE sessions SET version = version + 1 WHERE id = $1`, [s.id]);
+        await blocker.query(`INSERT INTO session_attributes (session_id, key, value, version) VALUES ($1, 'theirs', '"t"', 2)`, [s.id]);
+      }
+      batches.length = 0;
+      // The first update goes alone (nothing in flight); the rest wait and go as one batch.
+      const loneCopy = await read(lone!, 1);
+      const plainCopy = await read(plain!, 1);
+      const settled = Promise.allSettled([
+        node.sessions.updateSession(loneCopy),
+        node.sessions.updateSession(plainCopy),
+        node.sessions.updateSession(stalePlainCopy),
+        node.sessions.updateSession(staleCheckedCopy, { checkVersion: true }),
+        node.sessions.updateSession(versionCopy, { checkVersion: true }),
+        node.sessions.updateSession(attributeCopy, { checkAttributeVersion: true }),
+        node.sessions.updateSession(goneCopy),
+      ]);
+      await waitFor(
+        async () => (await db.query(`SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()`)).length > 0,
+        'the batch statement waits for the rows the other writer holds',
+      );
+      await blocker.query('COMMIT');
+      const [rLone, rPlain, rStale, rStaleChecked, rVersion, rAttribute, rGone] = await settled;
+
+      assert.deepEqual(batches.slice(0, 2), [1, 6], 'one lone update, then the other six in one statement');
+      for (const r of [rLone, rPlain]) {
+        assert.equal(r.status, 'fulfilled');
+        assert.equal((r as PromiseFulfilledResult<Session>).value.getAttribute('a'), 1);
+      }
+      // Retried on a fresh snapshot: applied on top of the other writer's commit, and the
+      // state it returns (and caches) holds that writer's attribute too.
+      assert.equal(rStale.status, 'fulfilled');
+      const after = (rStale as PromiseFulfilledResult<Session>).value;
+      assert.deepEqual(values(after), { a: 1, theirs: 't' });
+      assert.equal(after.version, 3);
+      assert.deepEqual(await stored(stalePlain!.id), { version: 3, attributes: { a: 1, theirs: 't' } });
+      assert.deepEqual(values(await node.sessions.getSession(stalePlain!.id)), { a: 1, theirs: 't' }, 'the cache serves it');
+      // checkVersion: the retry finds the other writer's version, a conflict; nothing written.
+      assert.equal(rStaleChecked.status, 'rejected');
+      assert.ok((rStaleChecked as PromiseRejectedResult).reason instanceof SessionConflictError);
+      assert.deepEqual(await stored(staleChecked!.id), { version: 2, attributes: { a: 0, theirs: 't' } });
+
+      assert.ok((rVersion as PromiseRejectedResult).reason instanceof SessionConflictError);
+      assert.deepEqual(await stored(versionConflict!.id), { version: 2, attributes: { a: 0 } });
+      const attributeError = (rAttribute as PromiseRejectedResult).reason as SessionConflictError;
+      assert.ok(attributeError instanceof SessionConflictError);
+      assert.equal(attributeError.attribute, 'a');
+      assert.deepEqual(await stored(attributeConflict!.id), { version: 2, attributes: { a: 5 } });
+      assert.ok((rGone as PromiseRejectedResult).reason instanceof SessionNotFoundError);
+      assert.equal((await db.query(`SELECT 1 FROM sessions WHERE id = $1`, [gone!.id])).length, 0, 'nothing revived');
+    } finally {
+      await blocker.end();
+    }
+  });
+});

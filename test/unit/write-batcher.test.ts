@@ -1,0 +1,118 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { WriteBatcher, type BatchOutcome } from '../../lib/store/write.batcher.js';
+
+interface Cmd {
+  readonly id: string;
+  readonly n: number;
+}
+
+/** A batcher whose writes complete only when the test says so; records every batch. */
+function harness(maxInFlight = 2, maxBatch = 64) {
+  const batches: Array<{ commands: Cmd[]; finish: (outcomes?: Array<BatchOutcome<number>>) => void; fail: (err: unknown) => void }> = [];
+  const batcher = new WriteBatcher<Cmd, number>(
+    (commands) =>
+      new Promise((resolve, reject) => {
+        batches.push({
+          commands,
+          finish: (outcomes) => resolve(outcomes ?? commands.map((c) => ({ ok: true, value: c.n }))),
+          fail: reject,
+        });
+      }),
+    maxInFlight,
+    maxBatch,
+  );
+  return { batcher, batches };
+}
+
+const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+/** Waits (a bounded number of event-loop turns) until `n` batches were sent. */
+async function untilBatches(batches: unknown[], n: number): Promise<void> {
+  for (let i = 0; batches.length < n; i++) {
+    if (i > 100) throw new Error(`only ${batches.length} of ${n} batches were sent`);
+    await turn();
+  }
+}
+const ids = (commands: Cmd[]) => commands.map((c) => c.id);
+
+describe('WriteBatcher (group commit)', () => {
+  it('a lone command is written at once, in the same turn', () => {
+    const { batcher, batches } = harness();
+    void batcher.submit({ id: 'a', n: 1 });
+    assert.equal(batches.length, 1);
+    assert.deepEqual(ids(batches[0]!.commands), ['a']);
+  });
+
+  it('commands submitted while a batch is written wait for it and then go together, not to the free slot', async () => {
+    const { batcher, batches } = harness();
+    const first = batcher.submit({ id: 'a', n: 1 });
+    const rest = [batcher.submit({ id: 'b', n: 2 }), batcher.submit({ id: 'c', n: 3 })];
+    await turn();
+    await turn();
+    assert.equal(batches.length, 1, 'nothing else is sent while the first batch is in flight');
+    batches[0]!.finish();
+    assert.equal(await first, 1);
+    await untilBatches(batches, 2);
+    assert.deepEqual(ids(batches[1]!.commands), ['b', 'c']);
+    batches[1]!.finish();
+    assert.deepEqual(await Promise.all(rest), [2, 3]);
+  });
+
+  it('callers released by a batch queue their next commands into one batch with those already waiting', async () => {
+    const { batcher, batches } = harness();
+    const loop = async (id: string, rounds: number) => {
+      for (let n = 0; n < rounds; n++) await batcher.submit({ id, n });
+    };
+    const loops = ['a', 'b', 'c', 'd'].map((id) => loop(id, 3));
+    // 'a' goes alone (nothing in flight); b, c, d wait for it and go with a's next
+    // command; then all four together; then the last three.
+    const sizes: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      await untilBatches(batches, i + 1);
+      sizes.push(batches[i]!.commands.length);
+      batches[i]!.finish();
+    }
+    await Promise.all(loops);
+    assert.deepEqual(sizes, [1, 4, 4, 3], 'no batch of one after the first');
+  });
+
+  it('a second batch is sent at once when more than maxBatch commands wait', async () => {
+    const { batcher, batches } = harness(2, 2);
+    void batcher.submit({ id: 'a', n: 0 });
+    for (const id of ['b', 'c', 'd', 'e']) void batcher.submit({ id, n: 0 });
+    batches[0]!.finish();
+    await untilBatches(batches, 3);
+    assert.deepEqual(batches.map((b) => ids(b.commands)), [['a'], ['b', 'c'], ['d', 'e']]);
+  });
+
+  it('two commands for one key never share a batch and keep their order', async () => {
+    const { batcher, batches } = harness();
+    const first = batcher.submit({ id: 'a', n: 1 });
+    const second = batcher.submit({ id: 'a', n: 2 });
+    const other = batcher.submit({ id: 'b', n: 3 });
+    batches[0]!.finish();
+    await first;
+    await untilBatches(batches, 2);
+    assert.deepEqual(ids(batches[1]!.commands), ['a', 'b']);
+    assert.equal(batches[1]!.commands[0]!.n, 2);
+    batches[1]!.finish();
+    assert.deepEqual(await Promise.all([second, other]), [2, 3]);
+  });
+
+  it('each command gets its own outcome; a failed write fails its whole batch only', async () => {
+    const { batcher, batches } = harness();
+    void batcher.submit({ id: 'x', n: 0 }).catch(() => undefined);
+    const good = batcher.submit({ id: 'a', n: 1 });
+    const bad = batcher.submit({ id: 'b', n: 2 });
+    batches[0]!.fail(new Error('connection lost'));
+    await untilBatches(batches, 2);
+    batches[1]!.finish([{ ok: true, value: 1 }, { ok: false, error: new TypeError('bad key') }]);
+    assert.equal(await good, 1);
+    await assert.rejects(bad, TypeError);
+    await turn(); // the refill scheduled by the completed batch finds nothing queued
+    const later = batcher.submit({ id: 'c', n: 3 });
+    assert.equal(batches.length, 3, 'nothing in flight any more: sent at once');
+    batches[2]!.finish();
+    assert.equal(await later, 3);
+  });
+});
