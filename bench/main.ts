@@ -152,7 +152,8 @@ async function main(): Promise<number> {
     }
 
     const rows: TimingRow[] = [];
-    const handBatched = new HandBatchedUpdate(floor.pool);
+    const handBatched = await HandBatchedUpdate.start(floor.pool, db.url);
+    cleanups.push(() => handBatched.close());
     const ctx: BenchContext = { smoke, config, data, db, node, unnamedNode, floor, handBatched, pgSimple, redis, redisSkipped, rows, progress };
     if (selected('read-hit')) await readHit(ctx);
     if (selected('read-miss')) await readMiss(ctx);

@@ -1,5 +1,8 @@
-import type pg from 'pg';
+import pg from 'pg';
 import { UPDATED_KEY } from '../data.js';
+
+/** The reference's NOTIFY channel, heard by a listener of its own (as every node hears the library's). */
+const CHANNEL = 'bench_hand_batched';
 
 interface Pending {
   id: string;
@@ -17,16 +20,37 @@ interface Pending {
  * flight) is sent at once. No checks, no per-update results: what the library's write
  * path is measured against. Runs on the floor tables (`floor_sessions`,
  * `floor_attributes`).
+ *
+ * Its notifications are heard, like the library's: a raw LISTEN client parses each
+ * payload. A NOTIFY nobody listens to costs PostgreSQL less at commit (no listening
+ * backend to signal and wake), and in a deployment the writing node itself listens.
  */
 export class HandBatchedUpdate {
   private queue: Pending[] = [];
   private inFlight = 0;
 
-  constructor(
+  private constructor(
     private readonly pool: pg.Pool,
+    private readonly listener: pg.Client,
     private readonly maxInFlight = 2,
     private readonly maxBatch = 64,
   ) {}
+
+  static async start(pool: pg.Pool, url: string): Promise<HandBatchedUpdate> {
+    const listener = new pg.Client({ connectionString: url });
+    await listener.connect();
+    const hand = new HandBatchedUpdate(pool, listener);
+    listener.on('notification', (msg) => {
+      // Parsed as a node parses the library's payloads; nothing else to do with it here.
+      if (msg.channel === CHANNEL && msg.payload) JSON.parse(msg.payload);
+    });
+    await listener.query(`LISTEN ${CHANNEL}`);
+    return hand;
+  }
+
+  close(): Promise<void> {
+    return this.listener.end();
+  }
 
   update(id: string, value: unknown): Promise<void> {
     return new Promise<void>((resolve, reject) => {
@@ -67,7 +91,7 @@ export class HandBatchedUpdate {
                ON CONFLICT (session_id, key) DO UPDATE SET value = EXCLUDED.value, version = a.version + 1
                RETURNING a.session_id
              )
-             SELECT (SELECT count(*) FROM a)::int AS written, pg_notify('bench_floor_unheard', json_build_object('i', $1::uuid[])::text)`,
+             SELECT (SELECT count(*) FROM a)::int AS written, pg_notify('${CHANNEL}', json_build_object('i', $1::uuid[])::text)`,
       values: [ids, batch.map((p) => p.value), UPDATED_KEY],
     });
     if ((r.rows[0] as { written: number }).written !== batch.length) throw new Error('hand-batched update missed rows');
