@@ -19,6 +19,12 @@ export interface DbSnapshot {
   walRecords: number;
   walFpi: number;
   walBuffersFull: number;
+  /**
+   * WAL fsyncs and the milliseconds they took, all processes (pg_stat_io, object 'wal';
+   * the time needs track_wal_io_timing, which the bench turns on for its database).
+   */
+  walFsyncs: number;
+  walFsyncMs: number;
   /** CPU seconds of the postmaster and its children (null when the server is not on this host). */
   cpuSec: number | null;
 }
@@ -88,6 +94,9 @@ export async function snapshot(pool: pg.Pool, cpu: PostgresCpu | null): Promise<
   const wal = (await pool.query<{ lsn: string; wal_records: string; wal_fpi: string; wal_buffers_full: string }>(
     `SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::text AS lsn, wal_records, wal_fpi, wal_buffers_full FROM pg_stat_wal`,
   )).rows[0]!;
+  const io = (await pool.query<{ fsyncs: string | null; fsync_time: number | null }>(
+    `SELECT sum(fsyncs)::text AS fsyncs, sum(fsync_time)::float8 AS fsync_time FROM pg_stat_io WHERE object = 'wal'`,
+  )).rows[0]!;
   return {
     at: Number(process.hrtime.bigint()),
     xactCommit: Number(db.xact_commit),
@@ -97,6 +106,8 @@ export async function snapshot(pool: pg.Pool, cpu: PostgresCpu | null): Promise<
     walRecords: Number(wal.wal_records),
     walFpi: Number(wal.wal_fpi),
     walBuffersFull: Number(wal.wal_buffers_full),
+    walFsyncs: Number(io.fsyncs ?? 0),
+    walFsyncMs: Number(io.fsync_time ?? 0),
     cpuSec: cpu ? cpu.seconds() : null,
   };
 }

@@ -72,6 +72,9 @@ async function main(): Promise<number> {
     const settings: Record<string, string> = {};
     for (const name of ['fsync', 'synchronous_commit', 'wal_level', 'shared_buffers', 'max_connections', 'checkpoint_timeout', 'max_wal_size']) settings[name] = await setting(name);
     progress(`database ${db.name} on ${pgVersion} (${Object.entries(settings).map(([k, v]) => `${k}=${v}`).join(', ')})`);
+    // WAL fsync durations in pg_stat_io, for the node processes' sessions (superuser setting,
+    // set on the bench's own database only; the embedded server's user is a superuser).
+    await db.admin.query(`ALTER DATABASE "${db.name}" SET track_wal_io_timing = on`).catch((err: Error) => progress(`track_wal_io_timing stays off (WAL fsync times unmeasured): ${err.message}`));
     const cpu = await PostgresCpu.find(db.admin);
     const dbCpuSource = cpu
       ? `/proc/<pid>/stat of the postmaster (pid ${cpu.pid}: its own time, its exited children's cutime/cstime) and of its live children`

@@ -77,6 +77,7 @@ export function cause(s: StepResult, cores: number): string {
     `NOTIFY queue buffers ${pct(notifyQueue)}`,
     `WAL write/flush ${pct(wal)}`,
     `running on CPU ${pct(cpu)} of active backends' samples`,
+    `${n0(s.db.writeXactsPerSec)} writing transactions/s, WAL fsync ${n2(s.db.walFsyncMeanMs)} ms on average`,
   ];
   // The NOTIFY lock is held until the commit record is flushed, so its waiters queue behind
   // one WAL flush at a time: the two together are one cause, notifying commits in series.
@@ -105,13 +106,13 @@ export function findBreak(steps: StepResult[]): number | null {
 
 function row(s: StepResult, first: string): string {
   return `| ${first} | ${n0(s.readsPerSec)} | ${n0(s.writesPerSec)} | ${pct(s.cacheHitRatio)} | ${ms(s.invalidation.p50Us)} / ${ms(s.invalidation.p99Us)} / ${ms(s.invalidation.maxUs)} | ${ms(s.invalidation.fromCallP99Us)} | ` +
-    `${n0(s.notificationsPerNodePerSec)} | ${n2(s.nodeCpuCores)} | ${n0(s.opsPerNodeCpuSec)} | ${n0(s.db.commitsPerSec)} | ${n0(s.db.writeXactsPerSec)} (${n2(s.db.writesPerWriteXact)}) | ${n2(s.db.cpuCores)} | ${n2(s.db.cpuSecPer1000Writes)} | ` +
+    `${n0(s.notificationsPerNodePerSec)} | ${n2(s.nodeCpuCores)} | ${n0(s.opsPerNodeCpuSec)} | ${n0(s.db.commitsPerSec)} | ${n0(s.db.writeXactsPerSec)} (${n2(s.db.writesPerWriteXact)}) | ${n0(s.db.walFsyncsPerSec)} × ${n2(s.db.walFsyncMeanMs)} | ${n2(s.db.cpuCores)} | ${n2(s.db.cpuSecPer1000Writes)} | ` +
     `${n0(s.db.walBytesPerWrite)} | ${s.db.waits.notifyQueueUsageMax.toExponential(1)} | ${n0(s.observer.cpuUsPerNotification)} |`;
 }
 
 const HEADER =
-  '| reads/s | writes/s | cache hits | invalidation after ack p50 / p99 / max, ms | after call start p99, ms | notifications/s per node | node CPU, cores | ops per node CPU-s | DB commits/s | DB write xacts/s (updates per xact) | DB CPU, cores | DB CPU-s per 1k writes | WAL B per write | NOTIFY queue max | µs CPU per notification (listen-only node) |\n' +
-  '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|';
+  '| reads/s | writes/s | cache hits | invalidation after ack p50 / p99 / max, ms | after call start p99, ms | notifications/s per node | node CPU, cores | ops per node CPU-s | DB commits/s | DB write xacts/s (updates per xact) | WAL fsyncs/s × mean ms | DB CPU, cores | DB CPU-s per 1k writes | WAL B per write | NOTIFY queue max | µs CPU per notification (listen-only node) |\n' +
+  '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|';
 
 export function markdown(r: ClusterResults): string {
   const e = r.environment;

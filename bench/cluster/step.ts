@@ -60,6 +60,9 @@ export interface StepResult {
     walRecordsPerWrite: number;
     walFpiPerSec: number;
     walBuffersFull: number;
+    /** WAL fsyncs per second and their mean duration (pg_stat_io, track_wal_io_timing on). */
+    walFsyncsPerSec: number;
+    walFsyncMeanMs: number;
     cpuCores: number | null;
     cpuSecPer1000Writes: number | null;
     waits: WaitProfile;
@@ -231,6 +234,8 @@ export class Cluster {
         walRecordsPerWrite: writes > 0 ? (after.walRecords - before.walRecords) / ((writes / windowSec) * dbSec) : NaN,
         walFpiPerSec: (after.walFpi - before.walFpi) / dbSec,
         walBuffersFull: after.walBuffersFull - before.walBuffersFull,
+        walFsyncsPerSec: (after.walFsyncs - before.walFsyncs) / dbSec,
+        walFsyncMeanMs: after.walFsyncs > before.walFsyncs ? (after.walFsyncMs - before.walFsyncMs) / (after.walFsyncs - before.walFsyncs) : NaN,
         cpuCores: dbCpu === null ? null : dbCpu / dbSec,
         cpuSecPer1000Writes: dbCpu === null || writes === 0 ? null : (dbCpu / ((writes / windowSec) * dbSec)) * 1000,
         waits,
@@ -262,5 +267,5 @@ function describe(r: StepResult): string {
   return `${r.readsPerSec.toFixed(0)} reads/s, ${r.writesPerSec.toFixed(0)} writes/s, hit ${(r.cacheHitRatio * 100).toFixed(1)}%, ` +
     `invalidation p50 ${ms(r.invalidation.p50Us)} p99 ${ms(r.invalidation.p99Us)} max ${ms(r.invalidation.maxUs)}, ` +
     `${r.notificationsPerNodePerSec.toFixed(0)} notifications/s per node, nodes ${r.nodeCpuCores.toFixed(2)} cores, ` +
-    `db ${r.db.cpuCores === null ? '?' : r.db.cpuCores.toFixed(2)} cores, ${r.db.commitsPerSec.toFixed(0)} commits/s, load ${r.loadavg[0]!.toFixed(2)}`;
+    `db ${r.db.cpuCores === null ? '?' : r.db.cpuCores.toFixed(2)} cores, ${r.db.commitsPerSec.toFixed(0)} commits/s, ${r.db.writeXactsPerSec.toFixed(0)} write xacts/s, WAL fsync ${r.db.walFsyncMeanMs.toFixed(2)} ms × ${r.db.walFsyncsPerSec.toFixed(0)}/s, load ${r.loadavg[0]!.toFixed(2)}`;
 }
