@@ -2,10 +2,11 @@
 //   npm run bench:cluster                  N = 1, 2, 4, 8 app node processes, then the write share raised
 //                                          at 4 nodes; writes bench/cluster-results.json and docs/cluster-curve.svg
 //   npm run bench:cluster -- --nodes=1,2,4 --saturation-nodes=2 --write-shares=4,50 --measure=10
+//   node build/bench/cluster/main.js --replot   re-derives the verdict, table and SVG from bench/cluster-results.json
 //   npm run bench:cluster:smoke            tiny sizes, N = 1, 2 (CI): fails if a node fails, does
 //                                          nothing, or an invalidation is never applied
 import 'reflect-metadata';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,7 +15,7 @@ import { bulkInsertSessions, createBenchDatabase, type BenchDatabase } from '../
 import { startBenchNode } from '../peers/ours.js';
 import { PostgresCpu } from './db-counters.js';
 import { POPULATION_SALT, type Mix } from './protocol.js';
-import { cause, findBreak, markdown, plot, type ClusterConfig, type ClusterResults } from './report.js';
+import { markdown, plot, verdictFor, type ClusterConfig, type ClusterResults } from './report.js';
 import { Cluster, type StepResult, type StepSettings } from './step.js';
 
 const started = Date.now();
@@ -43,6 +44,17 @@ function number(name: string, fallback: number, valid: (x: number) => boolean, w
 }
 
 const smoke = process.argv.includes('--smoke');
+
+// `--replot`: rewrites docs/cluster-curve.svg from bench/cluster-results.json (after a change to the plot).
+if (process.argv.includes('--replot')) {
+  const file = new URL('../../../bench/cluster-results.json', import.meta.url);
+  const results = JSON.parse(readFileSync(file, 'utf8')) as ClusterResults;
+  Object.assign(results.saturation, verdictFor(results.saturation.steps, results.environment.cpus));
+  writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+  writeFileSync(new URL('../../../docs/cluster-curve.svg', import.meta.url), plot(results));
+  process.stdout.write(`${markdown(results)}\n`);
+  process.exit(0);
+}
 const positiveInt = (x: number): boolean => Number.isInteger(x) && x >= 1 && x <= 64;
 const config: ClusterConfig = {
   nodes: numbers('nodes', smoke ? [1, 2] : [1, 2, 4, 8], positiveInt, 'node counts from 1 to 64'),
@@ -137,12 +149,8 @@ async function main(): Promise<number> {
         cluster.kill();
       }
     }
-    const brokeAt = findBreak(satSteps);
     const cores = cpus().length;
-    const at = satSteps[brokeAt ?? satSteps.length - 1]!;
-    const verdict = brokeAt === null
-      ? `nothing broke up to ${at.mix.writeShare * 100}% writes (${at.writesPerSec.toFixed(0)} writes/s, invalidation p99 ${(at.invalidation.p99Us / 1000).toFixed(1)} ms); what limits the last step: ${cause(at, cores)}`
-      : `at ${at.mix.writeShare * 100}% writes (${at.writesPerSec.toFixed(0)} writes/s, invalidation p99 ${(at.invalidation.p99Us / 1000).toFixed(1)} ms against ${(satSteps[0]!.invalidation.p99Us / 1000).toFixed(1)} ms at ${satSteps[0]!.mix.writeShare * 100}%): ${cause(at, cores)}`;
+    const { brokeAt, verdict } = verdictFor(satSteps, cores);
 
     const results: ClusterResults = {
       environment: {

@@ -73,7 +73,16 @@ export class NodeProcess {
     if (this.exitError) throw this.exitError;
     this.closing = true;
     await this.call({ op: 'close' });
-    const code = await this.exited;
+    // app.close() must leave nothing running, so the process ends by itself once it disconnects.
+    let timer: NodeJS.Timeout | undefined;
+    const code = await Promise.race([
+      this.exited,
+      new Promise<'hung'>((resolve) => { timer = setTimeout(() => resolve('hung'), 30_000); }),
+    ]).finally(() => clearTimeout(timer));
+    if (code === 'hung') {
+      this.kill();
+      throw new Error(`node process ${this.name} was still running 30 s after its application context closed (a timer or socket left open?)`);
+    }
     if (code !== 0) throw this.exitError ?? new Error(`node process ${this.name} exited with code ${code}`);
   }
 

@@ -77,7 +77,7 @@ export function cause(s: StepResult, cores: number): string {
     `NOTIFY queue buffers ${pct(notifyQueue)}`,
     `WAL write/flush ${pct(wal)}`,
     `running on CPU ${pct(cpu)} of active backends' samples`,
-    `${n0(s.db.writeXactsPerSec)} writing transactions/s, WAL fsync ${n2(s.db.walFsyncMeanMs)} ms on average`,
+    `${n0(s.db.writeXactsPerSec)} writing transactions/s × ${n2(s.db.walFsyncMeanMs)} ms per WAL fsync = ${pct((s.db.writeXactsPerSec * s.db.walFsyncMeanMs) / 1000)} of the time inside a flush`,
   ];
   // The NOTIFY lock is held until the commit record is flushed, so its waiters queue behind
   // one WAL flush at a time: the two together are one cause, notifying commits in series.
@@ -154,7 +154,6 @@ export function plot(r: ClusterResults): string {
         { name: 'ops/s, all nodes', values: curve.map((s) => s.opsPerSec), axis: 'left', color: '#1f77b4' },
         { name: 'ops per node CPU-second', values: curve.map((s) => s.opsPerNodeCpuSec), axis: 'left', color: '#2ca02c', dashed: true },
         { name: 'invalidation p99', values: curve.map((s) => s.invalidation.p99Us / 1000), axis: 'right', color: '#d62728' },
-        { name: 'notifications/s per node', values: curve.map((s) => s.notificationsPerNodePerSec), axis: 'left', color: '#9467bd', dashed: true },
       ],
     },
     {
@@ -172,4 +171,20 @@ export function plot(r: ClusterResults): string {
   ];
   const e = r.environment;
   return chart(panels, `npm run bench:cluster, ${e.startedAt.slice(0, 16).replace('T', ' ')} UTC: ${e.cpus} vCPU shared by PostgreSQL and all nodes (load average ${e.loadavgStart[0]!.toFixed(1)} at start), ${e.postgres.split(' (')[0]}`);
+}
+
+/**
+ * The saturation step's verdict: the first step that broke ({@link findBreak}) and its
+ * cause, or, when none broke, what the last step was closest to exhausting.
+ */
+export function verdictFor(steps: StepResult[], cores: number): { brokeAt: number | null; verdict: string } {
+  const brokeAt = findBreak(steps);
+  const at = steps[brokeAt ?? steps.length - 1]!;
+  const base = steps[0]!;
+  const w = (x: StepResult): string => `${+(x.mix.writeShare * 100).toFixed(1)}%`;
+  const figures = `${at.writesPerSec.toFixed(0)} writes/s in ${at.db.writeXactsPerSec.toFixed(0)} writing transactions/s, invalidation p99 ${(at.invalidation.p99Us / 1000).toFixed(1)} ms`;
+  const verdict = brokeAt === null
+    ? `nothing broke up to ${w(at)} writes (${figures}; ${(base.invalidation.p99Us / 1000).toFixed(1)} ms at ${w(base)}); what the last step was closest to exhausting: ${cause(at, cores)}`
+    : `at ${w(at)} writes (${figures}, against ${(base.invalidation.p99Us / 1000).toFixed(1)} ms at ${w(base)}): ${cause(at, cores)}`;
+  return { brokeAt, verdict };
 }
