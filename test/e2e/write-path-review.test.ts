@@ -1,0 +1,99 @@
+import pg from 'pg';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import type { Session } from '../../lib/index.js';
+import { useTestDatabase } from '../support/database.js';
+import { nextChange, startNode, type TestNode } from '../support/nodes.js';
+import { waitFor } from '../support/wait.js';
+
+/**
+ * Review of issue 13's write path (group commit, no snap CTE, attributes at the
+ * session's version, one json row per batch). Each test states the guarantee it checks.
+ */
+const db = useTestDatabase();
+
+describe('write path review (issue 13)', () => {
+  let a: TestNode;
+  let b: TestNode;
+  before(async () => {
+    a = await startNode(db.url);
+    b = await startNode(db.url);
+  });
+  after(async () => {
+    await a?.close();
+    await b?.close();
+  });
+
+  const values = (s: Session) => Object.fromEntries(Object.entries(s.getAttributes()).map(([k, v]) => [k, v.value]));
+  async function stored(id: string): Promise<{ version: number; attributes: Record<string, unknown> }> {
+    const [row] = await db.query<{ version: number }>(`SELECT version FROM sessions WHERE id = $1`, [id]);
+    const attrs = await db.query<{ key: string; value: string }>(`SELECT key, value FROM session_attributes WHERE session_id = $1 ORDER BY key`, [id]);
+    return { version: row!.version, attributes: Object.fromEntries(attrs.map((r) => [r.key, JSON.parse(r.value)])) };
+  }
+  const lockWaiters = async () =>
+    (await db.query(`SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()`)).length;
+
+  // API.md "Database failures … never leave the cache holding data the database did not
+  // commit"; docs/guarantees.md "Caches never serve what the database did not commit".
+  // Framework stores create sessions under an id they choose (createIfAbsent), so an id
+  // can be deleted and created again, and versions restart at 1. An update made from a
+  // copy of the first session then passes the version test (`x.version = expected`), the
+  // statement reports "nobody changed it" (`s.version - 1 = expected`), and the node
+  // builds the new state from the copy of the *deleted* session: it returns and caches
+  // attributes the database never held (here a destroyed session's `secret`).
+  it('an update from a copy of a deleted session, re-created under the same id, neither returns nor caches the deleted one\'s data', async () => {
+    const id = randomUUID();
+    const options = { groupId: null, expiresAt: null, includeInactivity: true };
+    assert.ok(await a.sessions.createSessionWithId(id, '', { a: 1, secret: 'old' }, options));
+    const copy = await a.sessions.getSession(id, { forceRefresh: true });
+    assert.equal(copy.version, 1);
+    // Another node destroys it and a new session is stored under the same id.
+    const dropped = nextChange(a, (c) => c.type === 'sessions' && c.ids.includes(id));
+    await b.sessions.deleteSession(id);
+    await dropped; // node a heard of it before its update (no race needed)
+    assert.ok(await b.sessions.createSessionWithId(id, '', { a: 5 }, options));
+
+    copy.setAttribute('b', 2);
+    const saved = await a.sessions.updateSession(copy);
+    const inDb = await stored(id);
+    assert.deepEqual(inDb, { version: 2, attributes: { a: 5, b: 2 } });
+    assert.deepEqual(values(saved), inDb.attributes, 'the returned session is what the database holds');
+    assert.deepEqual(values(await a.sessions.getSession(id)), inDb.attributes, 'the cache serves what the database holds');
+  });
+
+  // Group commit: with one batch in flight, a new update waits for it even though the
+  // second slot is free (UPDATE_BATCHES_IN_FLIGHT = 2). Before c7dbff4 it went to the free
+  // slot. A batch that waits for a row lock (another transaction, a stale-snapshot retry
+  // loop of up to 100 statements inside the batch) then holds back every update of every
+  // other session on the node for as long as it waits.
+  it('an update waiting for a row lock does not hold back an update of another session', async () => {
+    const hot = await a.sessions.createSession('u-hol-1', { x: { value: 0 } });
+    const other = await a.sessions.createSession('u-hol-2', { x: { value: 0 } });
+    const blocker = new pg.Client({ connectionString: db.url });
+    await blocker.connect();
+    try {
+      await blocker.query('BEGIN');
+      await blocker.query(`SELECT 1 FROM sessions WHERE id = $1 FOR UPDATE`, [hot.id]);
+      const hotCopy = await a.sessions.getSession(hot.id);
+      hotCopy.setAttribute('x', 1);
+      const first = a.sessions.updateSession(hotCopy);
+      await waitFor(async () => (await lockWaiters()) > 0, 'the first update waits for the row lock');
+      const otherCopy = await a.sessions.getSession(other.id);
+      otherCopy.setAttribute('x', 1);
+      let done = false;
+      const second = a.sessions.updateSession(otherCopy).finally(() => {
+        done = true;
+      });
+      try {
+        await waitFor(() => done, 'the update of the other session completes while the first still waits', 5_000);
+      } finally {
+        await blocker.query('COMMIT');
+        await Promise.allSettled([first, second]);
+      }
+      assert.equal((await second).getAttribute('x'), 1);
+    } finally {
+      await blocker.end();
+    }
+  });
+});
