@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { Session } from '../../lib/index.js';
+import { SessionStore } from '../../lib/store/session.store.js';
 import { useTestDatabase } from '../support/database.js';
 import { nextChange, startNode, type TestNode } from '../support/nodes.js';
 import { waitFor } from '../support/wait.js';
@@ -16,9 +17,17 @@ const db = useTestDatabase();
 describe('write path review (issue 13)', () => {
   let a: TestNode;
   let b: TestNode;
+  /** Sizes of the update batches node a wrote. */
+  const batches: number[] = [];
   before(async () => {
     a = await startNode(db.url);
     b = await startNode(db.url);
+    const batcher = (a.app.get(SessionStore) as unknown as { batcher: { onBatch?: (size: number, ...rest: unknown[]) => void } }).batcher;
+    const observer = batcher.onBatch;
+    batcher.onBatch = (size, ...rest) => {
+      batches.push(size);
+      observer?.(size, ...rest);
+    };
   });
   after(async () => {
     await a?.close();
@@ -61,6 +70,55 @@ describe('write path review (issue 13)', () => {
     assert.deepEqual(values(saved), inDb.attributes, 'the returned session is what the database holds');
     assert.deepEqual(values(await a.sessions.getSession(id)), inDb.attributes, 'the cache serves what the database holds');
   });
+
+  // The slow path: the caller's copy is older than the statement's snapshot (v1 read, v2
+  // committed since), so the UPDATE applies only through the sub-select (snapshot version).
+  // A third writer holds the row (v3, uncommitted) while the statement waits for the lock
+  // and commits: in the EvalPlanQual recheck the latest row (v3) must not match the
+  // sub-select (v2, read with the statement's snapshot), else `changed` (read from the
+  // snapshot) would miss the third writer's attribute and the node would cache that.
+  // Single statement (the update goes alone) and batch statement (two updates wait behind
+  // a lone one and go together).
+  for (const form of ['single', 'batch'] as const) {
+    it(`${form} statement: a copy older than the snapshot, and a commit landing while it waits for the row lock`, async () => {
+      const target = await a.sessions.createSession(`u-epq-${form}`, { x: { value: 0 } });
+      const copy = await a.sessions.getSession(target.id, { forceRefresh: true });
+      const mid = await b.sessions.getSession(target.id, { forceRefresh: true });
+      mid.setAttribute('mid', 'm');
+      await b.sessions.updateSession(mid); // v2, committed before the statement starts
+      const blocker = new pg.Client({ connectionString: db.url });
+      await blocker.connect();
+      try {
+        await blocker.query('BEGIN');
+        await blocker.query(`UPDATE sessions SET version = version + 1 WHERE id = $1`, [target.id]);
+        await blocker.query(`INSERT INTO session_attributes (session_id, key, value, version) VALUES ($1, 'theirs', '"t"', 3)`, [target.id]);
+        copy.setAttribute('x', 1);
+        let pending: Array<Promise<Session>>;
+        if (form === 'single') {
+          pending = [a.sessions.updateSession(copy)];
+        } else {
+          const lone = await a.sessions.createSession('u-epq-lone', {});
+          const companion = await a.sessions.createSession('u-epq-companion', {});
+          lone.setAttribute('y', 1);
+          companion.setAttribute('y', 1);
+          batches.length = 0;
+          pending = [a.sessions.updateSession(lone), a.sessions.updateSession(copy), a.sessions.updateSession(companion)];
+        }
+        await waitFor(async () => (await lockWaiters()) > 0, 'the update waits for the row the other writer holds');
+        await blocker.query('COMMIT');
+        const results = await Promise.all(pending);
+        if (form === 'batch') assert.deepEqual(batches.slice(0, 2), [1, 2], 'a lone update, then the copy with its companion in one statement');
+        const saved = form === 'single' ? results[0]! : results[1]!;
+        const inDb = await stored(target.id);
+        assert.deepEqual(inDb, { version: 4, attributes: { mid: 'm', theirs: 't', x: 1 } });
+        assert.equal(saved.version, 4);
+        assert.deepEqual(values(saved), inDb.attributes, 'the returned session is what the database holds');
+        assert.deepEqual(values(await a.sessions.getSession(target.id)), inDb.attributes, 'the cache serves what the database holds');
+      } finally {
+        await blocker.end();
+      }
+    });
+  }
 
   // Group commit: with one batch in flight, a new update waits for it even though the
   // second slot is free (UPDATE_BATCHES_IN_FLIGHT = 2). Before c7dbff4 it went to the free
