@@ -2,11 +2,11 @@ import pg from 'pg';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import type { Session } from '../../lib/index.js';
+import { SessionConflictError, type Session } from '../../lib/index.js';
 import { SessionStore } from '../../lib/store/session.store.js';
 import { useTestDatabase } from '../support/database.js';
 import { nextChange, startNode, type TestNode } from '../support/nodes.js';
-import { waitFor } from '../support/wait.js';
+import { waitFor, waitUntilPast } from '../support/wait.js';
 
 /**
  * Review of issue 13's write path (group commit, no snap CTE, attributes at the
@@ -69,6 +69,50 @@ describe('write path review (issue 13)', () => {
     assert.deepEqual(inDb, { version: 2, attributes: { a: 5, b: 2 } });
     assert.deepEqual(values(saved), inDb.attributes, 'the returned session is what the database holds');
     assert.deepEqual(values(await a.sessions.getSession(id)), inDb.attributes, 'the cache serves what the database holds');
+  });
+
+  // Same root (versions restart at 1 when an id is created again): a copy of the deleted
+  // session passes both checks against the new one once its versions caught up, and
+  // overwrites a write its caller never saw (API.md: checkAttributeVersion "can never be
+  // fooled by a delete-and-recreate"; docs/guarantees.md: attribute versions never repeat).
+  it('checkVersion + checkAttributeVersion from a copy of a deleted session do not overwrite the re-created session', async () => {
+    const id = randomUUID();
+    const options = { groupId: null, expiresAt: null, includeInactivity: true };
+    assert.ok(await a.sessions.createSessionWithId(id, '', { a: 'old' }, options));
+    const first = await a.sessions.getSession(id, { forceRefresh: true });
+    first.setAttribute('a', 'old2');
+    const copy = await a.sessions.updateSession(first); // v2, a@2
+    await b.sessions.deleteSession(id);
+    assert.ok(await b.sessions.createSessionWithId(id, '', { a: 'new' }, options));
+    const theirs = await b.sessions.getSession(id, { forceRefresh: true });
+    theirs.setAttribute('a', 'new2');
+    await b.sessions.updateSession(theirs); // v2, a@2 again, another value
+    copy.setAttribute('a', 'mine');
+    const outcome = await a.sessions.updateSession(copy, { checkVersion: true, checkAttributeVersion: true }).then(
+      () => 'written',
+      (err: unknown) => (err instanceof SessionConflictError ? 'conflict' : String(err)),
+    );
+    assert.equal(outcome, 'conflict', 'a copy of the deleted session overwrote a value its caller never read');
+    assert.deepEqual((await stored(id)).attributes, { a: 'new2' });
+  });
+
+  // Attribute version after expiry: the expired row is still stored (no cleanup yet) when
+  // the key is set again; the new version is the session's, above the old one, so a copy
+  // that read the attribute while it was live conflicts. (Passes: checked and fine.)
+  it('an expired attribute still stored and set again gets a version it never had', async () => {
+    const s = await a.sessions.createSession('u-exp', { k: { value: 1, expiresAt: new Date(Date.now() + 300) }, other: { value: 0 } });
+    const live = await a.sessions.getSession(s.id, { forceRefresh: true });
+    assert.equal(live.getAttributeRecord('k')!.version, 1);
+    await waitUntilPast(live.getAttributeRecord('k')!.expiresAt!);
+    const later = await b.sessions.getSession(s.id, { forceRefresh: true });
+    assert.equal(later.getAttributeRecord('k'), undefined);
+    assert.equal((await db.query(`SELECT 1 FROM session_attributes WHERE session_id = $1 AND key = 'k'`, [s.id])).length, 1, 'the expired row is still stored');
+    later.setAttribute('k', 2);
+    const written = await b.sessions.updateSession(later, { checkAttributeVersion: true });
+    assert.ok(written.getAttributeRecord('k')!.version > 1);
+    live.setAttribute('k', 3);
+    await assert.rejects(a.sessions.updateSession(live, { checkAttributeVersion: true }), SessionConflictError);
+    assert.equal((await stored(s.id)).attributes.k, 2);
   });
 
   // The slow path: the caller's copy is older than the statement's snapshot (v1 read, v2
