@@ -1,5 +1,5 @@
 import type { Statement } from './session.database.js';
-import { attributeTuples, changedSession, live, ms, nodeAccess, notifyIdsInChunks, sessionAlive, sessionColumns, statementName, ts } from './sql-fragments.js';
+import { attributeTuples, changedSession, live, ms, nodeAccess, notifyIdsInChunks, sameSession, sessionAlive, sessionColumns, statementName, ts } from './sql-fragments.js';
 import type { TableNames } from './table-names.js';
 
 /** Every SQL statement of the session store for one deployment. */
@@ -62,8 +62,10 @@ export function sessionStatements(t: TableNames) {
      *
      * The checks (version, attribute versions) read the statement's snapshot. The
      * session `UPDATE` takes the row lock and applies only if the row's latest committed
-     * version is the one the caller read or, failing that, the one in the snapshot (a
-     * sub-select, evaluated only then). Every attribute write also bumps that version, so
+     * version is the one the caller read (of the same session: not one created again
+     * under its id, whose versions restart) or, failing that, the one in the snapshot (a
+     * sub-select, evaluated only then). A re-created session counts as changed by someone
+     * else: an update with checks conflicts, one without returns the database's state. Every attribute write also bumps that version, so
      * where it applied, the snapshot held the latest attributes and the checks were
      * exact; where a commit landed between the snapshot and the lock, nothing is written
      * for that update and the caller runs it again. The attribute writes join the
@@ -78,7 +80,8 @@ export function sessionStatements(t: TableNames) {
      * One result row, whatever the batch size (rows cost more to send and parse than
      * json): `updated_at` (ms, the same for all), `ok` `[i, version, last_accessed ms]`
      * per applied update; `failed` `[i, version in the snapshot or null when the session
-     * is gone or expired, first conflicting key or null]` per update not applied;
+     * is gone or expired, first conflicting key or null, created_at ms in the snapshot]`
+     * per update not applied;
      * `changed` `[i, session]` per applied update whose session someone else changed
      * since its caller read it (the columns and the attributes it did not write; else the
      * caller applies its own changes to what it read).
@@ -93,12 +96,14 @@ export function sessionStatements(t: TableNames) {
      * value, expiry ms), $14-$16 checked (index, key, version read; 0 = absent),
      * $17-$18 deleted (index, key). $19 channel, $20 sender node id. Per update again:
      * $21 the latest access the node knows of (ms, or null). $22 the idle limit (ms).
+     * Per update again: $23 `created_at` of the session the caller read (ms), $24 whether
+     * it checks attribute versions.
      */
     updateBatch: {
       name: name('update_batch'),
       text: `WITH u AS (
-               SELECT * FROM unnest($1::uuid[], $2::boolean[], $3::int[], $4::boolean[], $5::text[], $6::float8[], $7::boolean[], $8::boolean[], $9::boolean[], $21::float8[])
-                 WITH ORDINALITY AS u(id, check_version, expected, group_changed, group_id, expires, incl, notify_ok, notify_fail, access, i)
+               SELECT * FROM unnest($1::uuid[], $2::boolean[], $3::int[], $4::boolean[], $5::text[], $6::float8[], $7::boolean[], $8::boolean[], $9::boolean[], $21::float8[], $23::float8[], $24::boolean[])
+                 WITH ORDINALITY AS u(id, check_version, expected, group_changed, group_id, expires, incl, notify_ok, notify_fail, access, created, checks, i)
              ), chk AS (
                SELECT c.i, min(c.key) AS key
                  FROM unnest($14::int[], $15::text[], $16::int[]) AS c(i, key, ver)
@@ -116,8 +121,9 @@ export function sessionStatements(t: TableNames) {
                       last_accessed = greatest(x.last_accessed, ${nodeAccess('u.access')})
                  FROM u
                 WHERE x.id = u.id AND ${sessionAlive('x', 'u.access', '$22')}
-                  AND (x.version = u.expected OR x.version = (SELECT y.version FROM ${t.sessions} y WHERE y.id = u.id))
-                  AND (NOT u.check_version OR x.version = u.expected)
+                  AND ((x.version = u.expected AND ${sameSession('x', 'u.created')}) OR x.version = (SELECT y.version FROM ${t.sessions} y WHERE y.id = u.id))
+                  AND (NOT u.check_version OR (x.version = u.expected AND ${sameSession('x', 'u.created')}))
+                  AND (NOT u.checks OR ${sameSession('x', 'u.created')})
                   AND NOT EXISTS (SELECT 1 FROM chk WHERE chk.i = u.i)
                RETURNING x.*, u.i AS i
              ), up AS (
@@ -140,14 +146,15 @@ export function sessionStatements(t: TableNames) {
              )
              SELECT ${ms('now()')} AS updated_at,
                     (SELECT coalesce(json_agg(json_build_array(s.i, s.version, ${ms('s.last_accessed')})), '[]'::json) FROM s) AS ok,
-                    (SELECT json_agg(json_build_array(u.i, (SELECT y.version FROM ${t.sessions} y WHERE y.id = u.id AND ${sessionAlive('y', 'u.access', '$22')}), chk.key))
+                    (SELECT json_agg(json_build_array(u.i, y.version, chk.key, ${ms('y.created_at')}))
                        FROM u LEFT JOIN chk ON chk.i = u.i
+                       LEFT JOIN ${t.sessions} y ON y.id = u.id AND ${sessionAlive('y', 'u.access', '$22')}
                       WHERE NOT EXISTS (SELECT 1 FROM s WHERE s.i = u.i)) AS failed,
                     (SELECT json_agg(json_build_array(s.i, ${changedSession('s', `SELECT a.key, a.value, a.expires_at, a.version FROM ${t.attributes} a
                                               WHERE a.session_id = s.id AND ${live('a')}
                                                 AND NOT EXISTS (SELECT 1 FROM unnest($10::int[], $11::text[]) AS w(i, key) WHERE w.i = s.i AND w.key = a.key)
                                                 AND NOT EXISTS (SELECT 1 FROM unnest($17::int[], $18::text[]) AS d(i, key) WHERE d.i = s.i AND d.key = a.key)`)}))
-                       FROM s JOIN u ON u.i = s.i WHERE s.version - 1 <> u.expected) AS changed,
+                       FROM s JOIN u ON u.i = s.i WHERE s.version - 1 <> u.expected OR NOT ${sameSession('s', 'u.created')}) AS changed,
                     (SELECT count(*) FROM n)::int AS notified`,
     },
 

@@ -63,6 +63,8 @@ export interface CreateCommand {
 /** One update's outcome as the update statements report it (the new state's columns are null when nothing was written). */
 interface UpdateRow {
   snap_version: number | null;
+  /** `created_at` (ms) of the session in the statement's snapshot, when nothing was written. */
+  snap_created: number | null;
   cur_version: number | null;
   conflict_key: string | null;
   version: number | null;
@@ -79,7 +81,7 @@ type ChangedSession = Omit<SessionRow, 'version' | 'updated_at' | 'last_accessed
 interface UpdateBatchRow {
   updated_at: number;
   ok: Array<[i: number, version: number, lastAccessed: number]>;
-  failed: Array<[i: number, snapshotVersion: number | null, conflictKey: string | null]> | null;
+  failed: Array<[i: number, snapshotVersion: number | null, conflictKey: string | null, snapshotCreated: number | null]> | null;
   changed: Array<[i: number, session: ChangedSession]> | null;
 }
 
@@ -167,12 +169,11 @@ export class SessionStore {
    */
   private async updateBatch(commands: UpdateCommand[]): Promise<Array<BatchOutcome<UpdateResult>>> {
     const outcomes = await this.writeBatch(commands);
-    // A stale snapshot is re-run here, while the batcher still holds the command's key:
-    // re-queued by its caller, it could be overtaken by a later update of that session.
-    return Promise.all(
-      outcomes.map((outcome, i) =>
-        outcome.ok && outcome.value.kind === 'retry' ? settle(this.untilNotStale(commands[i]!)) : outcome,
-      ),
+    // A stale snapshot is run again outside the batch's slot, while the batcher still
+    // holds the command's key: re-queued by its caller, it could be overtaken by a later
+    // update of that session.
+    return outcomes.map((outcome, i) =>
+      outcome.ok && outcome.value.kind === 'retry' ? { ...outcome, later: settle(this.untilNotStale(commands[i]!)) } : outcome,
     );
   }
 
@@ -203,10 +204,10 @@ export class SessionStore {
     };
     const changed = new Map(row.changed ?? []);
     for (const [i, version, lastAccessed] of row.ok) {
-      decode(i, { snap_version: null, cur_version: null, conflict_key: null, version, updated_at: row.updated_at, last_accessed: lastAccessed, changed: changed.get(i) ?? null });
+      decode(i, { snap_version: null, snap_created: null, cur_version: null, conflict_key: null, version, updated_at: row.updated_at, last_accessed: lastAccessed, changed: changed.get(i) ?? null });
     }
-    for (const [i, snapshotVersion, conflictKey] of row.failed ?? []) {
-      decode(i, { snap_version: snapshotVersion, cur_version: snapshotVersion, conflict_key: conflictKey, version: null, updated_at: null, last_accessed: null, changed: null });
+    for (const [i, snapshotVersion, conflictKey, snapshotCreated] of row.failed ?? []) {
+      decode(i, { snap_version: snapshotVersion, snap_created: snapshotCreated, cur_version: snapshotVersion, conflict_key: conflictKey, version: null, updated_at: null, last_accessed: null, changed: null });
     }
     // (An Error per command up front would cost a stack capture each on every batch.)
     return Array.from(outcomes, (outcome) => outcome ?? { ok: false, error: new Error('nestjs-pg-session: the batch update returned no result for this update.') });
@@ -406,7 +407,7 @@ function singleUpdateParameters(cmd: UpdateCommand, channel: string, nodeId: str
     cmd.id, cmd.checkVersion, cmd.expectedVersion, cmd.checkedKeys, cmd.checkedVersions,
     cmd.setKeys, cmd.setValues, cmd.setExpiries, cmd.deleteKeys, cmd.groupChanged, cmd.groupId,
     cmd.expiresAt, cmd.includeInactivity, channel, nodeId, cmd.notifyOnSuccess, cmd.notifyOnFailure,
-    cmd.lastAccess, inactivity,
+    cmd.lastAccess, inactivity, cmd.base.createdAt,
   ];
 }
 
@@ -447,6 +448,8 @@ function updateBatchParameters(commands: UpdateCommand[], channel: string, nodeI
   const notifyOk: boolean[] = [];
   const notifyFail: boolean[] = [];
   const access: Array<number | null> = [];
+  const created: number[] = [];
+  const checks: boolean[] = [];
   const setIdx: number[] = [], setKeys: string[] = [], setValues: string[] = [], setExp: Array<number | null> = [];
   const chkIdx: number[] = [], chkKeys: string[] = [], chkVers: number[] = [];
   const delIdx: number[] = [], delKeys: string[] = [];
@@ -462,6 +465,8 @@ function updateBatchParameters(commands: UpdateCommand[], channel: string, nodeI
     notifyOk.push(cmd.notifyOnSuccess);
     notifyFail.push(cmd.notifyOnFailure);
     access.push(cmd.lastAccess);
+    created.push(cmd.base.createdAt);
+    checks.push(cmd.checkedKeys.length > 0);
     cmd.setKeys.forEach((key, k) => {
       setIdx.push(i);
       setKeys.push(key);
@@ -481,7 +486,7 @@ function updateBatchParameters(commands: UpdateCommand[], channel: string, nodeI
   return [
     ids, checkVersion, expected, groupChanged, groupIds, expires, incl, notifyOk, notifyFail,
     setIdx, setKeys, setValues, setExp, chkIdx, chkKeys, chkVers, delIdx, delKeys, channel, nodeId,
-    access, inactivity,
+    access, inactivity, created, checks,
   ];
 }
 
@@ -523,8 +528,11 @@ function updateResult(row: UpdateRow, cmd: UpdateCommand): UpdateResult {
     return { kind: 'ok', snapshot };
   }
   if (row.cur_version === null) return { kind: 'not-found' };
-  if (cmd.checkVersion && row.cur_version !== cmd.expectedVersion) return { kind: 'version-conflict' };
-  if (row.snap_version !== row.cur_version) return { kind: 'retry' };
+  // Created again under its id since the caller read it: another session, whose versions
+  // restarted (any equality with the caller's versions is a coincidence).
+  const recreated = row.snap_created !== cmd.base.createdAt;
+  if (cmd.checkVersion && (recreated || row.cur_version !== cmd.expectedVersion)) return { kind: 'version-conflict' };
   if (row.conflict_key !== null) return { kind: 'attribute-conflict', key: row.conflict_key };
+  if (recreated && cmd.checkedKeys.length > 0) return { kind: 'attribute-conflict', key: cmd.checkedKeys[0]! };
   return { kind: 'retry' };
 }

@@ -1,5 +1,5 @@
 import type { Statement } from './session.database.js';
-import { changedSession, live, ms, nodeAccess, sessionAlive, statementName, ts } from './sql-fragments.js';
+import { changedSession, live, ms, nodeAccess, sameSession, sessionAlive, statementName, ts } from './sql-fragments.js';
 import type { TableNames } from './table-names.js';
 
 /** The parts an update uses besides setting attributes; each combination is its own prepared statement. */
@@ -34,7 +34,9 @@ export interface SingleUpdateShape {
  * $10 group changed, $11 group id, $12 new expires_at ms (null: keep),
  * $13 include_inactivity (null: keep), $14 channel, $15 sender node id,
  * $16 notify on success, $17 notify when a check failed, $18 the latest access this
- * node knows of (ms, or null), $19 the idle limit (ms). Every shape takes the same
+ * node knows of (ms, or null), $19 the idle limit (ms), $20 `created_at` of the session
+ * the caller read (ms: a session created again under its id is another one, whose
+ * versions restart; it counts as changed by someone else). Every shape takes the same
  * values; the one without checks requires $4 and $5 empty.
  *
  * A session expired by either rule is not found (nothing written, nothing revived);
@@ -71,8 +73,9 @@ function singleUpdate(t: TableNames, shape: SingleUpdateShape): Statement {
                       include_inactivity = coalesce($13::boolean, x.include_inactivity),
                       last_accessed = greatest(x.last_accessed, ${nodeAccess('$18')})
                 WHERE x.id = $1 AND ${sessionAlive('x', '$18', '$19')}
-                  AND (x.version = $3::int OR x.version = (SELECT y.version FROM ${t.sessions} y WHERE y.id = $1))
-                  AND (NOT $2::boolean OR x.version = $3::int)
+                  AND ((x.version = $3::int AND ${sameSession('x', '$20')}) OR x.version = (SELECT y.version FROM ${t.sessions} y WHERE y.id = $1))
+                  AND (NOT $2::boolean OR (x.version = $3::int AND ${sameSession('x', '$20')}))
+                  ${shape.checks ? `AND ${sameSession('x', '$20')}` : ''}
                   ${shape.checks ? 'AND NOT EXISTS (SELECT 1 FROM chk)' : 'AND cardinality($4::text[]) + cardinality($5::int[]) = 0'}
                RETURNING x.*
              ), up AS (
@@ -82,13 +85,13 @@ function singleUpdate(t: TableNames, shape: SingleUpdateShape): Statement {
                ON CONFLICT (session_id, key) DO UPDATE
                  SET value = EXCLUDED.value, expires_at = EXCLUDED.expires_at, version = EXCLUDED.version
              ${del})
-             SELECT snap.version AS snap_version, snap.version AS cur_version,
+             SELECT snap.version AS snap_version, snap.version AS cur_version, snap.created AS snap_created,
                     ${shape.checks ? '(SELECT key FROM chk)' : 'NULL::text'} AS conflict_key,
                     CASE WHEN (s.id IS NOT NULL AND $16::boolean) OR (s.id IS NULL AND snap.version IS NOT NULL AND $17::boolean)
                          THEN pg_notify($14::text, json_build_object('n', $15::text, 't', 's', 'i', json_build_array($1::text))::text)
                     END AS notified,
                     s.version, ${ms('s.updated_at')} AS updated_at, ${ms('s.last_accessed')} AS last_accessed,
-                    CASE WHEN s.id IS NOT NULL AND s.version - 1 <> $3::int THEN
+                    CASE WHEN s.id IS NOT NULL AND (s.version - 1 <> $3::int OR NOT ${sameSession('s', '$20')}) THEN
                       ${changedSession('s', `SELECT a.key, a.value, a.expires_at, a.version FROM ${t.attributes} a
                                               WHERE a.session_id = $1 AND ${live('a')}
                                                 AND a.key <> ALL($6::text[]) AND a.key <> ALL($9::text[])`)}
@@ -96,7 +99,7 @@ function singleUpdate(t: TableNames, shape: SingleUpdateShape): Statement {
                FROM (VALUES (1)) AS one(x)
                LEFT JOIN s ON true
                LEFT JOIN LATERAL (
-                 SELECT y.version FROM ${t.sessions} y
+                 SELECT y.version, ${ms('y.created_at')} AS created FROM ${t.sessions} y
                   WHERE s.id IS NULL AND y.id = $1 AND ${sessionAlive('y', '$18', '$19')}
                  OFFSET 0
                ) snap ON true`,

@@ -38,6 +38,13 @@ export const sessionAlive = (alias: string, accessParam: string, inactivityParam
 // (Added to the access rather than subtracted from now(): a huge idle limit meaning "never"
 // would take now() below the earliest timestamp and fail the statement.)
 
+/**
+ * The session row `alias` is the one the caller read (`createdParam`: its `created_at`
+ * in epoch ms), not another created under the same id since: versions restart at 1 in a
+ * re-created session, so only this tells the two apart.
+ */
+export const sameSession = (alias: string, createdParam: string) => `${ms(`${alias}.created_at`)} = ${createdParam}::float8`;
+
 /** Live (not expired) attributes, as seen by the database clock. */
 export const live = (alias: string) => `(${alias}.expires_at IS NULL OR ${alias}.expires_at > now())`;
 

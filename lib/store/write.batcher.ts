@@ -1,29 +1,54 @@
-/** One command's own outcome inside a batch: a result, or an error that is that command's alone. */
-export type BatchOutcome<R> = { ok: true; value: R } | { ok: false; error: unknown };
+/**
+ * One command's own outcome inside a batch: a result, or an error that is that command's
+ * alone. With `later`, the batch's statement left the command unfinished (e.g. run it
+ * again on a fresh snapshot): `value` is what the statement reported (for observers),
+ * and the caller gets `later`'s outcome. The command's key stays busy until then, but
+ * its batch's slot is free at once.
+ */
+export type BatchOutcome<R> = { ok: true; value: R; later?: Promise<BatchOutcome<R>> } | { ok: false; error: unknown };
+
+/**
+ * How long (ms) commands wait behind a batch in flight before they may use a free slot,
+ * given the recent batch duration (0 before the first batch), or null: never. By
+ * default twice the recent duration, between 2 and 50 ms (50 before any batch completed).
+ */
+export type Patience = (averageMs: number) => number | null;
+
+const defaultPatience: Patience = (averageMs) => (averageMs === 0 ? 50 : Math.min(50, Math.max(2, 2 * averageMs)));
+
+type Item<C, R> = { command: C; resolve: (result: R) => void; reject: (error: unknown) => void };
 
 /**
  * Coalesces concurrent writes (group commit): while a batch is being written, new
  * commands wait and then go together as the next batch (one statement, one commit, one
  * WAL flush). With nothing in flight a command is sent at once, so a lone write pays no
  * extra latency; otherwise the next batch leaves on the turn after a batch completes,
- * with everything submitted until then (a second batch, up to `maxInFlight`, only when
- * more than `maxBatch` commands wait).
+ * with everything submitted until then. A second batch (up to `maxInFlight`) leaves at
+ * once when more than `maxBatch` commands wait, and when the batch in flight takes much
+ * longer than batches recently took (it waits for a row lock, say): one slow batch must
+ * not hold back the writes of every other key.
  *
  * Commands for the same key keep their order: one never shares a batch with another
  * for its key (they would see the same snapshot), nor is it sent while an earlier one
- * for its key is still in flight. Each command gets its own outcome: `write` reports
- * per command, so one bad command fails only its own caller; a rejection of `write`
- * itself fails the whole batch.
+ * for its key is unfinished. Each command gets its own outcome: `write` reports per
+ * command, so one bad command fails only its own caller; a rejection of `write` itself
+ * fails the whole batch.
  */
 export class WriteBatcher<C extends { readonly id: string }, R> {
-  private queue: Array<{ command: C; resolve: (result: R) => void; reject: (error: unknown) => void }> = [];
+  private queue: Array<Item<C, R>> = [];
   private inFlight = 0;
-  /** Keys of the commands in batches being written. */
+  /** Keys of unfinished commands (in a batch being written, or finishing `later`). */
   private readonly busy = new Set<string>();
+  /** A refill is scheduled for the next turn. */
+  private scheduled = false;
+  /** Fires when the batch in flight has taken too long for the commands waiting behind it. */
+  private patienceTimer: NodeJS.Timeout | undefined;
+  /** Recent batch duration in ms (exponentially weighted), for the patience above. */
+  private averageMs = 0;
   /**
    * Told of every batch once written (metrics): its size, how long it took in seconds,
    * and the commands' outcomes, or null when the whole batch failed. Called per batch,
-   * never per command.
+   * never per command. An observer that throws is ignored: it must not fail the writes.
    */
   onBatch: ((size: number, seconds: number, outcomes: ReadonlyArray<BatchOutcome<R>> | null) => void) | undefined;
 
@@ -31,6 +56,7 @@ export class WriteBatcher<C extends { readonly id: string }, R> {
     private readonly write: (commands: C[]) => Promise<Array<BatchOutcome<R>>>,
     private readonly maxInFlight: number,
     private readonly maxBatch: number,
+    private readonly patience: Patience = defaultPatience,
   ) {}
 
   /** Queues one command; resolves with its own result, or rejects with its own (or its batch's) error. */
@@ -38,16 +64,15 @@ export class WriteBatcher<C extends { readonly id: string }, R> {
     return new Promise<R>((resolve, reject) => {
       this.queue.push({ command, resolve, reject });
       // Alone: sent at once. Otherwise it waits for the next completed batch, whose slot
-      // is refilled on the next turn with everything queued by then (see pump's caller).
-      // Sending it to a free slot at once would split the stream: a straggler goes alone
-      // beside a full batch, and its caller's next update again, each paying a whole
-      // commit for one update. A refill already scheduled means callers just released
-      // are queuing again: this command waits for it too, even with nothing in flight.
+      // is refilled on the next turn with everything queued by then. Sending it to a free
+      // slot at once would split the stream: a straggler goes alone beside a full batch,
+      // and its caller's next update again, each paying a whole commit for one update. A
+      // refill already scheduled means callers just released are queuing again: this
+      // command waits for it too, even with nothing in flight.
       if (this.inFlight === 0 && !this.scheduled) this.pump();
+      else this.armPatience();
     });
   }
-
-  private scheduled = false;
 
   private schedulePump(): void {
     if (this.scheduled) return;
@@ -58,12 +83,31 @@ export class WriteBatcher<C extends { readonly id: string }, R> {
     });
   }
 
+  /** Lets the waiting commands use a free slot if the batch in flight takes much longer than usual. */
+  private armPatience(): void {
+    if (this.patienceTimer !== undefined || this.inFlight === 0 || this.inFlight >= this.maxInFlight) return;
+    const patience = this.patience(this.averageMs);
+    if (patience === null) return;
+    this.patienceTimer = setTimeout(() => {
+      this.patienceTimer = undefined;
+      this.pump();
+    }, patience);
+    this.patienceTimer.unref();
+  }
+
+  private disarmPatience(): void {
+    if (this.patienceTimer === undefined) return;
+    clearTimeout(this.patienceTimer);
+    this.patienceTimer = undefined;
+  }
+
   private pump(): void {
+    this.disarmPatience();
     while (this.inFlight < this.maxInFlight && this.queue.length > 0) {
-      const batch: typeof this.queue = [];
-      const rest: typeof this.queue = [];
+      const batch: Array<Item<C, R>> = [];
+      const rest: Array<Item<C, R>> = [];
       // Keys seen in this pass, taken or held back: a later command for a key waits
-      // behind an earlier one in the queue as well as behind one in flight.
+      // behind an earlier one in the queue as well as behind an unfinished one.
       const seen = new Set<string>();
       for (const item of this.queue) {
         const id = item.command.id;
@@ -71,33 +115,61 @@ export class WriteBatcher<C extends { readonly id: string }, R> {
         else rest.push(item);
         seen.add(id);
       }
-      if (batch.length === 0) return; // everything queued waits for a key in flight
+      if (batch.length === 0) return; // everything queued waits for a key still unfinished
       this.queue = rest;
-      this.inFlight++;
-      for (const item of batch) this.busy.add(item.command.id);
-      const started = this.onBatch ? performance.now() : 0;
-      this.write(batch.map((item) => item.command))
-        .then(
-          (outcomes) => {
-            this.onBatch?.(batch.length, (performance.now() - started) / 1000, outcomes);
-            batch.forEach((item, i) => {
-              const outcome = outcomes[i]!;
-              if (outcome.ok) item.resolve(outcome.value);
-              else item.reject(outcome.error);
-            });
-          },
-          (error: unknown) => {
-            this.onBatch?.(batch.length, (performance.now() - started) / 1000, null);
-            batch.forEach((item) => item.reject(error));
-          },
-        )
-        .finally(() => {
-          for (const item of batch) this.busy.delete(item.command.id);
-          this.inFlight--;
-          // Refilled on the next turn: the callers this batch just released queue their
-          // next updates first, so they go together instead of one by one.
-          this.schedulePump();
-        });
+      this.send(batch);
     }
+    if (this.queue.length > 0) this.armPatience();
+  }
+
+  private send(batch: Array<Item<C, R>>): void {
+    this.inFlight++;
+    for (const item of batch) this.busy.add(item.command.id);
+    const started = performance.now();
+    let written: Promise<Array<BatchOutcome<R>>>;
+    try {
+      written = this.write(batch.map((item) => item.command));
+    } catch (error) {
+      written = Promise.reject(error); // a write that throws instead of rejecting fails its batch alike
+    }
+    written.then(
+      (outcomes) => {
+        const ms = performance.now() - started;
+        this.averageMs = this.averageMs === 0 ? ms : 0.8 * this.averageMs + 0.2 * ms;
+        this.completed(batch, started, outcomes);
+        batch.forEach((item, i) => this.settle(item, outcomes[i] ?? { ok: false, error: new Error('nestjs-pg-session: the batch write reported no outcome for this command.') }));
+      },
+      (error: unknown) => {
+        this.completed(batch, started, null);
+        for (const item of batch) this.settle(item, { ok: false, error });
+      },
+    );
+  }
+
+  /** Frees the batch's slot (refilled on the next turn, so released callers queue first) and tells the observer. */
+  private completed(batch: Array<Item<C, R>>, started: number, outcomes: ReadonlyArray<BatchOutcome<R>> | null): void {
+    this.inFlight--;
+    this.schedulePump();
+    try {
+      this.onBatch?.(batch.length, (performance.now() - started) / 1000, outcomes);
+    } catch {
+      // Metrics must never fail or strand the writes they observe.
+    }
+  }
+
+  /** Settles one command, now or when its `later` part finishes; then frees its key. */
+  private settle(item: Item<C, R>, outcome: BatchOutcome<R>): void {
+    if (outcome.ok && outcome.later) {
+      outcome.later.then(
+        (final) => this.settle(item, final),
+        (error: unknown) => this.settle(item, { ok: false, error }),
+      );
+      return;
+    }
+    this.busy.delete(item.command.id);
+    if (outcome.ok) item.resolve(outcome.value);
+    else item.reject(outcome.error);
+    // A command held back for this key may go now.
+    if (this.queue.length > 0) this.schedulePump();
   }
 }

@@ -21,6 +21,7 @@ function harness(maxInFlight = 2, maxBatch = 64) {
       }),
     maxInFlight,
     maxBatch,
+    () => null, // no patience timer: these tests are about turns of the event loop
   );
   return { batcher, batches };
 }
@@ -114,5 +115,47 @@ describe('WriteBatcher (group commit)', () => {
     assert.equal(batches.length, 3, 'nothing in flight any more: sent at once');
     batches[2]!.finish();
     assert.equal(await later, 3);
+  });
+
+  it('a batch that takes too long lets the commands waiting behind it use the free slot', async () => {
+    const batches: Cmd[][] = [];
+    let secondSent!: () => void;
+    const sent = new Promise<void>((resolve) => (secondSent = resolve));
+    const batcher = new WriteBatcher<Cmd, number>(
+      (commands) => {
+        batches.push(commands);
+        if (batches.length === 2) secondSent();
+        // The first batch never completes (it waits for a row lock, say).
+        return batches.length === 1 ? new Promise(() => undefined) : Promise.resolve(commands.map((c) => ({ ok: true as const, value: c.n })));
+      },
+      2,
+      64,
+      () => 1,
+    );
+    void batcher.submit({ id: 'stuck', n: 0 });
+    const other = batcher.submit({ id: 'b', n: 2 });
+    await sent;
+    assert.deepEqual(batches.map(ids), [['stuck'], ['b']]);
+    assert.equal(await other, 2);
+  });
+
+  it('a command finishing later frees its slot at once but keeps its key busy until then', async () => {
+    const { batcher, batches } = harness();
+    let finishLater!: (outcome: BatchOutcome<number>) => void;
+    const later = new Promise<BatchOutcome<number>>((resolve) => (finishLater = resolve));
+    const first = batcher.submit({ id: 'a', n: 1 });
+    batches[0]!.finish([{ ok: true, value: -1, later }]);
+    const sameKey = batcher.submit({ id: 'a', n: 2 });
+    const otherKey = batcher.submit({ id: 'b', n: 3 });
+    await untilBatches(batches, 2);
+    assert.deepEqual(ids(batches[1]!.commands), ['b'], 'the slot is free, the key is not');
+    batches[1]!.finish();
+    assert.equal(await otherKey, 3);
+    finishLater({ ok: true, value: 1 });
+    assert.equal(await first, 1, 'the caller gets the later outcome');
+    await untilBatches(batches, 3);
+    assert.deepEqual(ids(batches[2]!.commands), ['a']);
+    batches[2]!.finish();
+    assert.equal(await sameKey, 2);
   });
 });
