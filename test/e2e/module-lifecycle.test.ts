@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
 import 'reflect-metadata';
 import { Injectable, Module, type DynamicModule } from '@nestjs/common';
@@ -145,6 +147,42 @@ describe('SessionModule lifecycle (providers wired in session.providers.ts)', ()
       assert.equal(await storedLastAccess('sessions', id), read.lastAccessed.getTime());
     });
   }
+
+  // Finding of the review (fails on main, passes on 5dd0cdc): since the cleanup worker is a
+  // provider injecting SessionService, a consumer's TestingModule that overrides
+  // SessionService with a stand-in lacking cleanupExpiredSessions gets a TypeError thrown
+  // from the library's timer every cleanupInterval (uncaught: it ends a process without a
+  // handler). Before, the worker lived inside SessionService and went with it. Marked todo
+  // so the suite stays green; it runs and reports.
+  it('overriding SessionService in a TestingModule leaves no library timer calling into the stand-in', { todo: 'review finding 17-5: the cleanup worker calls the overridden SessionService' }, async () => {
+    // In a child process: the stand-in's TypeError is thrown from a timer, uncaught.
+    const lib = new URL('../../lib/index.js', import.meta.url).href;
+    const code = `
+      import 'reflect-metadata';
+      import { Test } from '@nestjs/testing';
+      import { SessionModule, SessionService } from ${JSON.stringify(lib)};
+      const uncaught = [];
+      process.on('uncaughtException', (err) => uncaught.push(String(err)));
+      const errors = [];
+      const logger = { log() {}, warn() {}, debug() {}, verbose() {}, error(m) { errors.push(String(m)); } };
+      const app = await Test.createTestingModule({
+        imports: [SessionModule.forRoot({ connectionString: process.env.URL, cleanupInterval: 50, logger })],
+      }).overrideProvider(SessionService).useValue({ getSession: () => Promise.reject(new Error('stand-in')) }).compile();
+      await app.init();
+      const until = Date.now() + 500; // ten cleanup intervals
+      while (Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+      await app.close();
+      console.log(JSON.stringify({ uncaught, errors }));
+    `;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', code], { env: { ...process.env, URL: db.url }, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    const [exitCode] = (await once(child, 'exit')) as [number | null];
+    assert.equal(exitCode, 0, out);
+    const { uncaught, errors } = JSON.parse(out.trim().split('\n').pop()!) as { uncaught: string[]; errors: string[] };
+    assert.deepEqual(uncaught, []);
+    assert.deepEqual(errors, []);
+  });
 
   it('two module instances in one app (other table prefixes) stay apart; each cache hands evicted accesses to its own writer', async () => {
     const instance = (tablePrefix: string, cacheSize: number) =>
