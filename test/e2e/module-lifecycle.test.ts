@@ -154,7 +154,7 @@ describe('SessionModule lifecycle (providers wired in session.providers.ts)', ()
   // from the library's timer every cleanupInterval (uncaught: it ends a process without a
   // handler). Before, the worker lived inside SessionService and went with it. Marked todo
   // so the suite stays green; it runs and reports.
-  it('overriding SessionService in a TestingModule leaves no library timer calling into the stand-in', { todo: 'review finding 17-5: the cleanup worker calls the overridden SessionService' }, async () => {
+  it('overriding SessionService in a TestingModule leaves no library timer calling into the stand-in', { todo: 'review of issue 17, finding 1: the cleanup worker calls the overridden SessionService' }, async () => {
     // In a child process: the stand-in's TypeError is thrown from a timer, uncaught.
     const lib = new URL('../../lib/index.js', import.meta.url).href;
     const code = `
