@@ -106,11 +106,16 @@ export const sessionProviders: Provider[] = [
   SessionHealth,
   SessionService,
   // The expiry cleanup timer: runs SessionService's cleanup pass; starts and stops itself.
+  // Only for the real service: a stand-in (`overrideProvider(SessionService)` in an
+  // app's tests) gets no library timer calling into it, as when the worker lived inside
+  // SessionService.
   {
     provide: ExpiryCleanupWorker,
     inject: [SessionService, RESOLVED_SESSION_OPTIONS],
     useFactory: (sessions: SessionService, options: ResolvedSessionOptions) =>
-      new ExpiryCleanupWorker(() => sessions.cleanupExpiredSessions(), options.cleanupInterval, options.logger),
+      sessions instanceof SessionService
+        ? new ExpiryCleanupWorker(() => sessions.cleanupExpiredSessions(), options.cleanupInterval, options.logger)
+        : null,
   },
   SessionMetrics,
   LockService,

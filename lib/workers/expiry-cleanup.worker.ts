@@ -39,7 +39,9 @@ export class ExpiryCleanupWorker implements OnModuleInit, BeforeApplicationShutd
 
   private tick(): void {
     if (this.running) return;
-    this.running = this.runPass()
+    // Started in a promise: a pass that throws at once is logged like one that rejects.
+    this.running = Promise.resolve()
+      .then(() => this.runPass())
       .then((deleted) => {
         if (deleted > 0) this.logger.log?.(`Cleanup deleted ${deleted} expired session(s).`);
       })

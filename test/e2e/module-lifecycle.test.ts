@@ -148,13 +148,12 @@ describe('SessionModule lifecycle (providers wired in session.providers.ts)', ()
     });
   }
 
-  // Finding of the review (fails on main, passes on 5dd0cdc): since the cleanup worker is a
-  // provider injecting SessionService, a consumer's TestingModule that overrides
-  // SessionService with a stand-in lacking cleanupExpiredSessions gets a TypeError thrown
-  // from the library's timer every cleanupInterval (uncaught: it ends a process without a
-  // handler). Before, the worker lived inside SessionService and went with it. Marked todo
-  // so the suite stays green; it runs and reports.
-  it('overriding SessionService in a TestingModule leaves no library timer calling into the stand-in', { todo: 'review of issue 17, finding 1: the cleanup worker calls the overridden SessionService' }, async () => {
+  // The cleanup worker is a provider injecting SessionService: a consumer's TestingModule
+  // that overrides SessionService with a stand-in lacking cleanupExpiredSessions got a
+  // TypeError thrown from the library's timer every cleanupInterval (uncaught: it ends a
+  // process without a handler). The worker now exists only for the real service, as when
+  // it lived inside SessionService. (Found in review: failed after the providers move.)
+  it('overriding SessionService in a TestingModule leaves no library timer calling into the stand-in', async () => {
     // In a child process: the stand-in's TypeError is thrown from a timer, uncaught.
     const lib = new URL('../../lib/index.js', import.meta.url).href;
     const code = `
