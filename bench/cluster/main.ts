@@ -31,7 +31,8 @@ function numbers(name: string, fallback: number[], valid: (x: number) => boolean
   const raw = flag(name);
   if (raw === undefined) return fallback;
   const xs = raw.split(',').map(Number);
-  if (xs.length === 0 || !xs.every(valid)) throw new Error(`--${name} must be a comma-separated list of ${what}, got ${raw}`);
+  // Increasing: the curve's first write share is its mix, and the saturation verdict compares each step with the one before.
+  if (!xs.every(valid) || xs.some((x, k) => k > 0 && x <= xs[k - 1]!)) throw new Error(`--${name} must be an increasing comma-separated list of ${what}, got ${raw}`);
   return xs;
 }
 
@@ -41,6 +42,14 @@ function number(name: string, fallback: number, valid: (x: number) => boolean, w
   const x = Number(raw);
   if (!valid(x)) throw new Error(`--${name} must be ${what}, got ${raw}`);
   return x;
+}
+
+const FLAGS = ['nodes', 'saturation-nodes', 'write-shares', 'population', 'in-flight', 'warmup', 'measure'];
+// A mistyped flag (`--node=4`, `--nodes 4`) would otherwise be ignored and start the full run.
+for (const arg of process.argv.slice(2)) {
+  if (arg !== '--smoke' && arg !== '--replot' && !FLAGS.some((name) => arg.startsWith(`--${name}=`))) {
+    throw new Error(`unknown argument ${arg}: use --smoke, --replot or --<name>=<value> with a name of ${FLAGS.join(', ')}`);
+  }
 }
 
 const smoke = process.argv.includes('--smoke');
