@@ -81,6 +81,20 @@ function mixAt(writeShare: number): Mix {
   return { writeShare, churnShare: Math.min(config.churnShare, 1 - writeShare) };
 }
 
+// Drops the bench's database once (from main's finally, or on a signal).
+let dropDatabase: (() => Promise<void>) | null = null;
+
+// Ctrl-C, or the SIGTERM of a CI timeout, skips main's finally: drop the database here, as on
+// a DATABASE_URL server nobody else removes it (the embedded server goes with its data
+// directory). The node processes end by themselves once this process is gone. A second
+// signal ends the process at once (`once`), should the server not answer.
+for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+  process.once(signal, () => {
+    progress(`${signal}: dropping the bench database, then exiting`);
+    void (dropDatabase?.() ?? Promise.resolve()).catch(() => undefined).finally(() => process.exit(code));
+  });
+}
+
 async function main(): Promise<number> {
   const loadavgStart = loadavg();
   progress(`${smoke ? 'smoke' : 'full'} run: nodes ${config.nodes.join(',')}, write shares ${config.writeShares.map((x) => `${x * 100}%`).join(',')} at ${config.saturationNodes} nodes, ` +
@@ -88,6 +102,9 @@ async function main(): Promise<number> {
   let db: BenchDatabase | undefined;
   try {
     db = await createBenchDatabase();
+    let dropping: Promise<void> | null = null;
+    const created = db;
+    dropDatabase = () => (dropping ??= created.drop());
     const setting = async (name: string): Promise<string> => (await db!.admin.query<{ v: string }>('SELECT current_setting($1) AS v', [name])).rows[0]!.v;
     const pgVersion = `PostgreSQL ${await setting('server_version')}`;
     const settings: Record<string, string> = {};
@@ -192,7 +209,7 @@ async function main(): Promise<number> {
     progress(`done in ${((Date.now() - started) / 1000).toFixed(0)} s; load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
     return 0;
   } finally {
-    await db?.drop();
+    await dropDatabase?.();
   }
 }
 
