@@ -31,7 +31,8 @@ function numbers(name: string, fallback: number[], valid: (x: number) => boolean
   const raw = flag(name);
   if (raw === undefined) return fallback;
   const xs = raw.split(',').map(Number);
-  if (xs.length === 0 || !xs.every(valid)) throw new Error(`--${name} must be a comma-separated list of ${what}, got ${raw}`);
+  // Increasing: the curve's first write share is its mix, and the saturation verdict compares each step with the one before.
+  if (!xs.every(valid) || xs.some((x, k) => k > 0 && x <= xs[k - 1]!)) throw new Error(`--${name} must be an increasing comma-separated list of ${what}, got ${raw}`);
   return xs;
 }
 
@@ -41,6 +42,14 @@ function number(name: string, fallback: number, valid: (x: number) => boolean, w
   const x = Number(raw);
   if (!valid(x)) throw new Error(`--${name} must be ${what}, got ${raw}`);
   return x;
+}
+
+const FLAGS = ['nodes', 'saturation-nodes', 'write-shares', 'population', 'in-flight', 'warmup', 'measure'];
+// A mistyped flag (`--node=4`, `--nodes 4`) would otherwise be ignored and start the full run.
+for (const arg of process.argv.slice(2)) {
+  if (arg !== '--smoke' && arg !== '--replot' && !FLAGS.some((name) => arg.startsWith(`--${name}=`))) {
+    throw new Error(`unknown argument ${arg}: use --smoke, --replot or --<name>=<value> with a name of ${FLAGS.join(', ')}`);
+  }
 }
 
 const smoke = process.argv.includes('--smoke');
@@ -72,6 +81,20 @@ function mixAt(writeShare: number): Mix {
   return { writeShare, churnShare: Math.min(config.churnShare, 1 - writeShare) };
 }
 
+// Drops the bench's database once (from main's finally, or on a signal).
+let dropDatabase: (() => Promise<void>) | null = null;
+
+// Ctrl-C, or the SIGTERM of a CI timeout, skips main's finally: drop the database here, as on
+// a DATABASE_URL server nobody else removes it (the embedded server goes with its data
+// directory). The node processes end by themselves once this process is gone. A second
+// signal ends the process at once (`once`), should the server not answer.
+for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+  process.once(signal, () => {
+    progress(`${signal}: dropping the bench database, then exiting`);
+    void (dropDatabase?.() ?? Promise.resolve()).catch(() => undefined).finally(() => process.exit(code));
+  });
+}
+
 async function main(): Promise<number> {
   const loadavgStart = loadavg();
   progress(`${smoke ? 'smoke' : 'full'} run: nodes ${config.nodes.join(',')}, write shares ${config.writeShares.map((x) => `${x * 100}%`).join(',')} at ${config.saturationNodes} nodes, ` +
@@ -79,6 +102,9 @@ async function main(): Promise<number> {
   let db: BenchDatabase | undefined;
   try {
     db = await createBenchDatabase();
+    let dropping: Promise<void> | null = null;
+    const created = db;
+    dropDatabase = () => (dropping ??= created.drop());
     const setting = async (name: string): Promise<string> => (await db!.admin.query<{ v: string }>('SELECT current_setting($1) AS v', [name])).rows[0]!.v;
     const pgVersion = `PostgreSQL ${await setting('server_version')}`;
     const settings: Record<string, string> = {};
@@ -183,7 +209,7 @@ async function main(): Promise<number> {
     progress(`done in ${((Date.now() - started) / 1000).toFixed(0)} s; load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
     return 0;
   } finally {
-    await db?.drop();
+    await dropDatabase?.();
   }
 }
 

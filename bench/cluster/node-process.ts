@@ -2,7 +2,15 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { CommandBody, NodeConfig, NodeEvent, Reply } from './protocol.js';
 
-type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void; op: string };
+type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void; op: string; timer: NodeJS.Timeout };
+
+/**
+ * The longest a node may take to start or to answer one command. Far above what any
+ * command needs (warming 5,000 sessions, a 30 s marker wait, closing), so only a hung node
+ * (stopped, deadlocked, a request stuck on the database) reaches it: the run then fails
+ * instead of hanging CI until the job's own limit.
+ */
+const ANSWER_TIMEOUT_MS = 120_000;
 
 /**
  * The coordinator's handle on one node process (bench/cluster/node.ts). A node that exits
@@ -21,6 +29,7 @@ export class NodeProcess {
       const call = this.pending.get(message.id);
       if (!call) return;
       this.pending.delete(message.id);
+      clearTimeout(call.timer);
       if ('error' in message) call.reject(Object.assign(new Error(`${name} ${call.op}: ${message.error.message}`), { name: message.error.name }));
       else call.resolve(message.result);
     });
@@ -28,7 +37,10 @@ export class NodeProcess {
       child.once('exit', (code, signal) => {
         if (!this.closing || code !== 0) {
           this.exitError = new Error(`node process ${name} exited${this.closing ? ' while closing' : ''} with ${signal ?? `code ${code}`}`);
-          for (const call of this.pending.values()) call.reject(this.exitError);
+          for (const call of this.pending.values()) {
+            clearTimeout(call.timer);
+            call.reject(this.exitError);
+          }
           this.pending.clear();
         }
         resolve(code);
@@ -45,17 +57,27 @@ export class NodeProcess {
     const script = fileURLToPath(new URL('./node.js', import.meta.url));
     const child = fork(script, [JSON.stringify(config)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const node = new NodeProcess(config.name, child);
-    await new Promise<void>((resolve, reject) => {
-      const onMessage = (m: Reply | NodeEvent): void => {
-        if ('event' in m) {
-          child.off('message', onMessage);
-          if (m.event === 'ready') resolve();
-          else reject(new Error(`node ${config.name} failed to start: ${m.message}`));
-        }
-      };
-      child.on('message', onMessage);
-      void node.exited.then(() => reject(node.exitError ?? new Error(`node ${config.name} exited before it was ready`)));
-    });
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const onMessage = (m: Reply | NodeEvent): void => {
+          if ('event' in m) {
+            child.off('message', onMessage);
+            if (m.event === 'ready') resolve();
+            else reject(new Error(`node ${config.name} failed to start: ${m.message}`));
+          }
+        };
+        child.on('message', onMessage);
+        void node.exited.then(() => reject(node.exitError ?? new Error(`node ${config.name} exited before it was ready`)));
+        timer = setTimeout(() => reject(new Error(`node ${config.name} was not ready within ${ANSWER_TIMEOUT_MS / 1000} s`)), ANSWER_TIMEOUT_MS);
+      });
+    } catch (err) {
+      // Not handed to a cluster, so nobody else would end it.
+      node.kill();
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
     return node;
   }
 
@@ -63,7 +85,11 @@ export class NodeProcess {
     if (this.exitError) return Promise.reject(this.exitError);
     const id = this.next++;
     return new Promise<T>((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, op: command.op });
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new Error(`node process ${this.name} did not answer '${command.op}' within ${ANSWER_TIMEOUT_MS / 1000} s (hung?)`));
+      }, ANSWER_TIMEOUT_MS);
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, op: command.op, timer });
       this.child.send({ ...command, id });
     });
   }

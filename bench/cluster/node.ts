@@ -8,6 +8,15 @@ import { startBenchNode } from '../peers/ours.js';
 import { POPULATION_SALT, type Command, type Mix, type NodeConfig, type NodeCounters, type NodeLogs } from './protocol.js';
 
 const config = JSON.parse(process.argv[2]!) as NodeConfig;
+
+// The IPC channel closes before `close` only when the coordinator is gone (killed by a CI
+// timeout's SIGTERM, or crashed): its finally never runs, so nobody will stop this process,
+// and its request loops would keep loading the database, or spin on errors once the server
+// is stopped, forever. End with it.
+let closing = false;
+process.on('disconnect', () => {
+  if (!closing) process.exit(1);
+});
 const now = (): number => Number(process.hrtime.bigint());
 const send = (message: unknown): Promise<void> =>
   new Promise((resolve, reject) => process.send!(message, (err: Error | null) => (err ? reject(err) : resolve())));
@@ -205,6 +214,7 @@ async function handle(command: Command): Promise<unknown> {
       return logs;
     }
     case 'close':
+      closing = true;
       running = false;
       await Promise.all(loops);
       subscription.unsubscribe();
