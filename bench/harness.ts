@@ -41,11 +41,15 @@ function isThenable(x: unknown): x is PromiseLike<unknown> {
   return typeof x === 'object' && x !== null && typeof (x as { then?: unknown }).then === 'function';
 }
 
+/** Nearest-rank percentile of sorted values (NaN when there are none). */
+export function nearestRank(sorted: ArrayLike<number>, p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]!;
+}
+
 /** Nearest-rank percentile of sorted nanosecond latencies, in µs. */
 export function percentileUs(sorted: Float64Array, p: number): number {
-  if (sorted.length === 0) return NaN;
-  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1));
-  return sorted[rank]! / 1000;
+  return nearestRank(sorted, p) / 1000;
 }
 
 export function summarize(latenciesNs: Float64Array, seconds: number): Sample {

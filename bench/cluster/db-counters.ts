@@ -94,9 +94,12 @@ export async function snapshot(pool: pg.Pool, cpu: PostgresCpu | null): Promise<
   const wal = (await pool.query<{ lsn: string; wal_records: string; wal_fpi: string; wal_buffers_full: string }>(
     `SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::text AS lsn, wal_records, wal_fpi, wal_buffers_full FROM pg_stat_wal`,
   )).rows[0]!;
-  const io = (await pool.query<{ fsyncs: string | null; fsync_time: number | null }>(
-    `SELECT sum(fsyncs)::text AS fsyncs, sum(fsync_time)::float8 AS fsync_time FROM pg_stat_io WHERE object = 'wal'`,
-  )).rows[0]!;
+  // WAL rows in pg_stat_io exist from PostgreSQL 18 (the view from 16): older servers show 0.
+  const io = await pool
+    .query<{ fsyncs: string | null; fsync_time: number | null }>(
+      `SELECT sum(fsyncs)::text AS fsyncs, sum(fsync_time)::float8 AS fsync_time FROM pg_stat_io WHERE object = 'wal'`,
+    )
+    .then((r) => r.rows[0]!, () => ({ fsyncs: null, fsync_time: null }));
   return {
     at: Number(process.hrtime.bigint()),
     xactCommit: Number(db.xact_commit),

@@ -1,3 +1,4 @@
+import { nearestRank } from '../harness.js';
 import type { NodeLogs } from './protocol.js';
 
 /** Cross-node invalidation latency of one step, µs (see {@link joinInvalidations}). */
@@ -49,18 +50,15 @@ function firstAtOrAfter(sorted: number[], t: number): number | undefined {
   return sorted[lo];
 }
 
-export function percentile(sorted: Float64Array | number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]!;
-}
-
 /**
  * Joins each node's writes with every other process's changes$ log: a write of session i
  * that started at t0 is applied on node j at the first change naming i that j emitted at
- * or after t0. Every write sends its own NOTIFY, so a later change of i is this write's
- * or a later one; two writes of the same session within one latency (rare with thousands
- * of sessions) can pair the earlier write with the later change, or the later write with
- * the earlier one's, so the tail is, if anything, slightly overstated.
+ * or after t0. A change carries session ids, not the write that caused it (and a node
+ * coalesces several writes into one NOTIFY), so a later change of i is this write's or a
+ * later one's: two writes of one session within one latency can pair the earlier write
+ * with the later change, and a lost invalidation of i is not seen as missing when i is
+ * written again before the window ends (the per-step barrier, a marker every node must
+ * hear, is what proves delivery did not stop).
  * The times come from each process's CLOCK_MONOTONIC (process.hrtime), which every
  * process of a host shares.
  */
@@ -105,11 +103,11 @@ export function joinInvalidations(processes: ProcessLog[]): InvalidationLatency 
     writes: a.length,
     missing,
     missingExamples: examples,
-    p50Us: percentile(a, 0.5),
-    p99Us: percentile(a, 0.99),
+    p50Us: nearestRank(a, 0.5),
+    p99Us: nearestRank(a, 0.99),
     maxUs: a.length > 0 ? a[a.length - 1]! : NaN,
-    fromCallP50Us: percentile(c, 0.5),
-    fromCallP99Us: percentile(c, 0.99),
+    fromCallP50Us: nearestRank(c, 0.5),
+    fromCallP99Us: nearestRank(c, 0.99),
     beforeAckShare: a.length > 0 ? beforeAck / a.length : NaN,
   };
 }
