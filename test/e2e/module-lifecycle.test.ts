@@ -19,6 +19,7 @@ import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { assertNoOpenHandles } from '../support/handles.js';
 import { RecordingLogger, startNode } from '../support/nodes.js';
 import { waitFor, waitUntilPast } from '../support/wait.js';
+import { observeStatements } from '../support/statement-counter.js';
 
 /**
  * How SessionModule's providers start and stop in a real application context (review of
@@ -58,22 +59,11 @@ describe('SessionModule lifecycle (providers wired in session.providers.ts)', ()
     const pool = (node.app.get(SESSION_DATABASE) as unknown as { pool: pg.Pool }).pool;
     // Issue and completion of the cleanup and last-access statements, in order.
     const events: string[] = [];
-    const wrapped = new WeakSet<pg.PoolClient>();
-    pool.on('acquire', (client) => {
-      if (wrapped.has(client)) return;
-      wrapped.add(client);
-      const original = client.query.bind(client) as (...args: unknown[]) => unknown;
-      (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
-        const first = args[0] as string | { text: string };
-        const text = typeof first === 'string' ? first : first.text;
-        const kind = /include_inactivity/.test(text) ? 'cleanup' : /last_accessed = greatest/.test(text) ? 'flush' : undefined;
-        const result = original(...args);
-        if (kind !== undefined) {
-          events.push(`issue ${kind}`);
-          (result as Promise<unknown>).then(() => events.push(`done ${kind}`), () => events.push(`failed ${kind}`));
-        }
-        return result;
-      };
+    observeStatements(pool, (text, result) => {
+      const kind = /include_inactivity/.test(text) ? 'cleanup' : /last_accessed = greatest/.test(text) ? 'flush' : undefined;
+      if (kind === undefined) return;
+      events.push(`issue ${kind}`);
+      result.then(() => events.push(`done ${kind}`), () => events.push(`failed ${kind}`));
     });
 
     const expiring = await node.sessions.createSession('lc-expiring', {}, { expiresAt: new Date(Date.now() + 1500) });
