@@ -62,10 +62,10 @@ export interface CreateCommand {
 
 /** One update's outcome as the update statements report it (the new state's columns are null when nothing was written). */
 interface UpdateRow {
+  /** The session's version in the statement's snapshot when nothing was written (null: gone or expired). */
   snap_version: number | null;
   /** `created_at` (ms) of the session in the statement's snapshot, when nothing was written. */
   snap_created: number | null;
-  cur_version: number | null;
   conflict_key: string | null;
   version: number | null;
   updated_at: number | null;
@@ -204,10 +204,10 @@ export class SessionStore {
     };
     const changed = new Map(row.changed ?? []);
     for (const [i, version, lastAccessed] of row.ok) {
-      decode(i, { snap_version: null, snap_created: null, cur_version: null, conflict_key: null, version, updated_at: row.updated_at, last_accessed: lastAccessed, changed: changed.get(i) ?? null });
+      decode(i, { snap_version: null, snap_created: null, conflict_key: null, version, updated_at: row.updated_at, last_accessed: lastAccessed, changed: changed.get(i) ?? null });
     }
     for (const [i, snapshotVersion, conflictKey, snapshotCreated] of row.failed ?? []) {
-      decode(i, { snap_version: snapshotVersion, snap_created: snapshotCreated, cur_version: snapshotVersion, conflict_key: conflictKey, version: null, updated_at: null, last_accessed: null, changed: null });
+      decode(i, { snap_version: snapshotVersion, snap_created: snapshotCreated, conflict_key: conflictKey, version: null, updated_at: null, last_accessed: null, changed: null });
     }
     // (An Error per command up front would cost a stack capture each on every batch.)
     return Array.from(outcomes, (outcome) => outcome ?? { ok: false, error: new Error('nestjs-pg-session: the batch update returned no result for this update.') });
@@ -527,11 +527,11 @@ function updateResult(row: UpdateRow, cmd: UpdateCommand): UpdateResult {
     );
     return { kind: 'ok', snapshot };
   }
-  if (row.cur_version === null) return { kind: 'not-found' };
+  if (row.snap_version === null) return { kind: 'not-found' };
   // Created again under its id since the caller read it: another session, whose versions
   // restarted (any equality with the caller's versions is a coincidence).
   const recreated = row.snap_created !== cmd.base.createdAt;
-  if (cmd.checkVersion && (recreated || row.cur_version !== cmd.expectedVersion)) return { kind: 'version-conflict' };
+  if (cmd.checkVersion && (recreated || row.snap_version !== cmd.expectedVersion)) return { kind: 'version-conflict' };
   if (row.conflict_key !== null) return { kind: 'attribute-conflict', key: row.conflict_key };
   if (recreated && cmd.checkedKeys.length > 0) return { kind: 'attribute-conflict', key: cmd.checkedKeys[0]! };
   return { kind: 'retry' };

@@ -85,7 +85,7 @@ function singleUpdate(t: TableNames, shape: SingleUpdateShape): Statement {
                ON CONFLICT (session_id, key) DO UPDATE
                  SET value = EXCLUDED.value, expires_at = EXCLUDED.expires_at, version = EXCLUDED.version
              ${del})
-             SELECT snap.version AS snap_version, snap.version AS cur_version, snap.created AS snap_created,
+             SELECT snap.version AS snap_version, snap.created AS snap_created,
                     ${shape.checks ? '(SELECT key FROM chk)' : 'NULL::text'} AS conflict_key,
                     CASE WHEN (s.id IS NOT NULL AND $16::boolean) OR (s.id IS NULL AND snap.version IS NOT NULL AND $17::boolean)
                          THEN pg_notify($14::text, json_build_object('n', $15::text, 't', 's', 'i', json_build_array($1::text))::text)

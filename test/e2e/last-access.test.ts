@@ -5,9 +5,7 @@ import { Test } from '@nestjs/testing';
 import type pg from 'pg';
 import { DataSource } from 'typeorm';
 import { SessionModule, SessionService } from '../../lib/index.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { assertNoOpenHandles } from '../support/handles.js';
-import { RecordingLogger, startNode } from '../support/nodes.js';
+import { RecordingLogger, startNode, useTestDatabaseWithSchema } from '../support/nodes.js';
 import { recordStatements } from '../support/statement-counter.js';
 
 /** A real DataSource whose pool counts the statements it is asked to run. */
@@ -18,18 +16,7 @@ async function countingDataSource(url: string): Promise<{ dataSource: DataSource
 }
 
 describe('last access', () => {
-  let db: TestDatabase;
-
-  before(async () => {
-    db = await createTestDatabase();
-    const setup = await startNode(db.url);
-    await setup.close();
-  });
-
-  after(async () => {
-    await assertNoOpenHandles();
-    await db?.drop();
-  });
+  const db = useTestDatabaseWithSchema();
 
   it('1,000 cache-hit reads issue no SQL; a flush writes them in batches of lastAccessUpdateBatchSize', async () => {
     const { dataSource, statements } = await countingDataSource(db.url);

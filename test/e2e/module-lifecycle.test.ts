@@ -15,9 +15,7 @@ import {
   type SessionModuleOptionsFactory,
 } from '../../lib/index.js';
 import { SESSION_DATABASE } from '../../lib/options/internal.tokens.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { assertNoOpenHandles } from '../support/handles.js';
-import { RecordingLogger, startNode } from '../support/nodes.js';
+import { RecordingLogger, startNode, useTestDatabaseWithSchema } from '../support/nodes.js';
 import { waitFor, waitUntilPast } from '../support/wait.js';
 import { observeStatements } from '../support/statement-counter.js';
 
@@ -29,18 +27,7 @@ import { observeStatements } from '../support/statement-counter.js';
  * pending accesses, then close the pool, and leave nothing running.
  */
 describe('SessionModule lifecycle (providers wired in session.providers.ts)', () => {
-  let db: TestDatabase;
-
-  before(async () => {
-    db = await createTestDatabase();
-    const setup = await startNode(db.url);
-    await setup.close();
-  });
-
-  after(async () => {
-    await assertNoOpenHandles();
-    await db?.drop();
-  });
+  const db = useTestDatabaseWithSchema();
 
   /** Reads `s` from the cache until its last access moves past its creation (the clock is coarse). */
   async function readUntilAccessMoves(sessions: SessionService, s: Session): Promise<Session> {

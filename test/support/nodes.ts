@@ -10,6 +10,8 @@ import {
   type SessionModuleOptions,
   type SyncStatus,
 } from '../../lib/index.js';
+import { before } from 'node:test';
+import { useTestDatabase, type TestDatabase } from './database.js';
 
 /** A logger that keeps what it was told, for assertions, and prints nothing. */
 export class RecordingLogger implements LoggerService {
@@ -61,4 +63,17 @@ export function nextChange(
 /** Resolves when `node`'s LISTEN status becomes `status`, or rejects after `timeoutMs`. */
 export function nextStatus(node: TestNode, status: SyncStatus, timeoutMs = 20_000): Promise<SyncStatus> {
   return firstValueFrom(node.app.get(SessionNotifications).status$.pipe(filter((s) => s === status), timeout(timeoutMs)));
+}
+
+/**
+ * A database of the suite's own (see `useTestDatabase`) whose session tables exist before
+ * the first test: a node started and closed once creates them.
+ */
+export function useTestDatabaseWithSchema(): TestDatabase {
+  const db = useTestDatabase();
+  before(async () => {
+    const setup = await startNode(db.url);
+    await setup.close();
+  });
+  return db;
 }
