@@ -87,9 +87,20 @@ export class StoredAttributes {
   }
 
   /** A new table: this one without `deleted`, with `written` set (replacing same keys). */
-  with(deleted: readonly string[], written: Iterable<AttributeTuple>): StoredAttributes {
-    const kept = [...this.tuples()].filter(([key]) => !deleted.includes(key));
-    return StoredAttributes.fromTuples([...kept, ...written]);
+  with(deleted: readonly string[], written: readonly AttributeTuple[]): StoredAttributes {
+    // Copies the cells directly (every update builds one of these): kept keys keep their
+    // place, written ones replace theirs or are appended.
+    const cells: unknown[] = [];
+    for (let i = 0; i < this.cells.length; i += WIDTH) {
+      if (!deleted.includes(this.cells[i] as string)) cells.push(this.cells[i], this.cells[i + 1], this.cells[i + 2], this.cells[i + 3]);
+    }
+    for (const [key, json, expiresAt, version] of written) {
+      const shared = internKey(key);
+      const at = slotOf(cells, shared);
+      if (at >= 0) cells.splice(at, WIDTH, shared, json, expiresAt, version);
+      else cells.push(shared, json, expiresAt, version);
+    }
+    return cells.length === 0 ? StoredAttributes.empty : new StoredAttributes(Object.freeze(cells));
   }
 }
 

@@ -4,7 +4,9 @@ import { StoredAttributes, type AttributeTuple, type StoredAttribute } from '../
 import { attributesFromTuples, toSnapshot, type SessionRow } from './session-row.js';
 import { sessionStatements, type SessionStatements } from './session.statements.js';
 import { singleUpdateStatements, type SingleUpdateShape } from './single-update.statements.js';
+import { batchUpdateStatements, type BatchUpdateShape } from './batch-update.statements.js';
 import { isStatementError } from './commit-outcome.js';
+import { booleanArray, numberArray, textArray } from './array-literal.js';
 import { frameworkSessionStatements, type FrameworkSessionStatements } from './framework-session.statements.js';
 import { WriteBatcher, type BatchOutcome } from './write.batcher.js';
 
@@ -77,7 +79,7 @@ interface UpdateRow {
 /** The columns and other attributes of a session someone else changed since the caller read it. */
 type ChangedSession = Omit<SessionRow, 'version' | 'updated_at' | 'last_accessed'> & { others: AttributeTuple[] };
 
-/** The one row of the batch statement (see `updateBatch` in `session.statements.ts`). */
+/** The one row of the batch statement (see `batch-update.statements.ts`). */
 interface UpdateBatchRow {
   updated_at: number;
   ok: Array<[i: number, version: number, lastAccessed: number]>;
@@ -103,6 +105,7 @@ const UNIQUE_VIOLATION = '23505';
 export class SessionStore {
   private readonly sql: SessionStatements;
   private readonly singleUpdate: (shape: SingleUpdateShape) => Statement;
+  private readonly batchUpdate: (shape: BatchUpdateShape) => Statement;
   private readonly batcher: WriteBatcher<UpdateCommand, UpdateResult>;
 
   constructor(
@@ -114,6 +117,7 @@ export class SessionStore {
   ) {
     this.sql = sessionStatements(db.tables);
     this.singleUpdate = singleUpdateStatements(db.tables);
+    this.batchUpdate = batchUpdateStatements(db.tables);
     this.batcher = new WriteBatcher((commands) => this.updateBatch(commands), UPDATE_BATCHES_IN_FLIGHT, MAX_UPDATE_BATCH);
   }
 
@@ -151,8 +155,8 @@ export class SessionStore {
 
   /**
    * Runs one update, coalesced with concurrent updates of other sessions into one
-   * statement (see `updateBatch` in `session.statements.ts`). Inside `tx` it runs
-   * alone, in that transaction. A stale snapshot is re-run here (see `updateBatch`);
+   * statement (see `batch-update.statements.ts`). Inside `tx` it runs
+   * alone, in that transaction. A stale snapshot is re-run here;
    * in `tx` the caller runs it again on `'retry'`.
    */
   update(cmd: UpdateCommand, tx?: Transaction): Promise<UpdateResult> {
@@ -189,9 +193,11 @@ export class SessionStore {
     // Sorted by id, so concurrent batches (of several nodes) lock session rows in one order.
     const order = commands.map((_, i) => i).sort((a, b) => (commands[a]!.id < commands[b]!.id ? -1 : 1));
     const sorted = order.map((i) => commands[i]!);
+    const statement = this.batchUpdate({ checks: sorted.some((cmd) => cmd.checkedKeys.length > 0), deletes: sorted.some((cmd) => cmd.deleteKeys.length > 0) });
+    const values = updateBatchParameters(sorted, this.channel, this.nodeId, this.inactivity);
     let row: UpdateBatchRow;
     try {
-      [row] = (await this.retryDeadlock(() => this.db.query<UpdateBatchRow>(this.sql.updateBatch, updateBatchParameters(sorted, this.channel, this.nodeId, this.inactivity)))) as [UpdateBatchRow];
+      [row] = (await this.retryDeadlock(() => this.db.query<UpdateBatchRow>(statement, values))) as [UpdateBatchRow];
     } catch (err) {
       if (!isStatementError(err)) throw err;
       return Promise.all(commands.map((cmd) => settle(this.runSingle(cmd))));
@@ -404,8 +410,8 @@ export class SessionStore {
 /** The parameters of the single-update statement. */
 function singleUpdateParameters(cmd: UpdateCommand, channel: string, nodeId: string, inactivity: number): unknown[] {
   return [
-    cmd.id, cmd.checkVersion, cmd.expectedVersion, cmd.checkedKeys, cmd.checkedVersions,
-    cmd.setKeys, cmd.setValues, cmd.setExpiries, cmd.deleteKeys, cmd.groupChanged, cmd.groupId,
+    cmd.id, cmd.checkVersion, cmd.expectedVersion, textArray(cmd.checkedKeys), numberArray(cmd.checkedVersions),
+    textArray(cmd.setKeys), textArray(cmd.setValues), numberArray(cmd.setExpiries), textArray(cmd.deleteKeys), cmd.groupChanged, cmd.groupId,
     cmd.expiresAt, cmd.includeInactivity, channel, nodeId, cmd.notifyOnSuccess, cmd.notifyOnFailure,
     cmd.lastAccess, inactivity, cmd.base.createdAt,
   ];
@@ -436,7 +442,7 @@ function writtenTuples(cmd: UpdateCommand, version: number): AttributeTuple[] {
   return cmd.setKeys.map((key, k) => [key, cmd.setValues[k]!, cmd.setExpiries[k]!, version]);
 }
 
-/** Flattens a batch of updates into the array parameters of `updateBatch`. */
+/** Flattens a batch of updates into the array parameters of the batch statement (`batch-update.statements.ts`). */
 function updateBatchParameters(commands: UpdateCommand[], channel: string, nodeId: string, inactivity: number): unknown[] {
   const ids: string[] = [];
   const checkVersion: boolean[] = [];
@@ -483,10 +489,12 @@ function updateBatchParameters(commands: UpdateCommand[], channel: string, nodeI
       delKeys.push(key);
     }
   });
+  // As literals: `pg`'s own array encoding made most of an update's garbage (see array-literal.ts).
   return [
-    ids, checkVersion, expected, groupChanged, groupIds, expires, incl, notifyOk, notifyFail,
-    setIdx, setKeys, setValues, setExp, chkIdx, chkKeys, chkVers, delIdx, delKeys, channel, nodeId,
-    access, inactivity, created, checks,
+    textArray(ids), booleanArray(checkVersion), numberArray(expected), booleanArray(groupChanged), textArray(groupIds), numberArray(expires),
+    booleanArray(incl), booleanArray(notifyOk), booleanArray(notifyFail),
+    numberArray(setIdx), textArray(setKeys), textArray(setValues), numberArray(setExp), numberArray(chkIdx), textArray(chkKeys), numberArray(chkVers),
+    numberArray(delIdx), textArray(delKeys), channel, nodeId, numberArray(access), inactivity, numberArray(created), booleanArray(checks),
   ];
 }
 

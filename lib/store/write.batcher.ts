@@ -9,12 +9,15 @@ export type BatchOutcome<R> = { ok: true; value: R; later?: Promise<BatchOutcome
 
 /**
  * How long (ms) commands wait behind a batch in flight before they may use a free slot,
- * given the recent batch duration (0 before the first batch), or null: never. By
- * default twice the recent duration, between 2 and 50 ms (50 before any batch completed).
+ * given the slowest recent batch duration (0 before the first batch), or null: never.
+ * By default twice that, between 2 and 50 ms (50 before any batch completed).
  */
-export type Patience = (averageMs: number) => number | null;
+export type Patience = (recentSlowMs: number) => number | null;
 
-const defaultPatience: Patience = (averageMs) => (averageMs === 0 ? 50 : Math.min(50, Math.max(2, 2 * averageMs)));
+const defaultPatience: Patience = (recentSlowMs) => (recentSlowMs === 0 ? 50 : Math.min(50, Math.max(2, 2 * recentSlowMs)));
+
+/** Per batch, the slowest recent duration decays by this factor (toward the durations seen since). */
+const SLOW_DECAY = 0.95;
 
 type Item<C, R> = { command: C; resolve: (result: R) => void; reject: (error: unknown) => void };
 
@@ -23,10 +26,10 @@ type Item<C, R> = { command: C; resolve: (result: R) => void; reject: (error: un
  * commands wait and then go together as the next batch (one statement, one commit, one
  * WAL flush). With nothing in flight a command is sent at once, so a lone write pays no
  * extra latency; otherwise the next batch leaves on the turn after a batch completes,
- * with everything submitted until then. A second batch (up to `maxInFlight`) leaves at
- * once when more than `maxBatch` commands wait, and when the batch in flight takes much
- * longer than batches recently took (it waits for a row lock, say): one slow batch must
- * not hold back the writes of every other key.
+ * with everything submitted until then. A second batch (up to `maxInFlight`) leaves
+ * beside one in flight only when a full batch (`maxBatch`) waits, or when the batch in
+ * flight takes much longer than recent ones did (it waits for a row lock, say): one slow
+ * batch must not hold back the writes of every other key.
  *
  * Commands for the same key keep their order: one never shares a batch with another
  * for its key (they would see the same snapshot), nor is it sent while an earlier one
@@ -43,8 +46,13 @@ export class WriteBatcher<C extends { readonly id: string }, R> {
   private scheduled = false;
   /** Fires when the batch in flight has taken too long for the commands waiting behind it. */
   private patienceTimer: NodeJS.Timeout | undefined;
-  /** Recent batch duration in ms (exponentially weighted), for the patience above. */
-  private averageMs = 0;
+  /**
+   * The slowest recent batch duration in ms (a maximum that decays per batch), for the
+   * patience above. Not an average: batches of one (sent when the patience ran out) are
+   * fast, and an average they pull down would make a normal full batch look stuck, send
+   * the next stragglers alone, and so on: the stream would split into batches of one.
+   */
+  private recentSlowMs = 0;
   /**
    * Told of every batch once written (metrics): its size, how long it took in seconds,
    * and the commands' outcomes, or null when the whole batch failed. Called per batch,
@@ -69,7 +77,7 @@ export class WriteBatcher<C extends { readonly id: string }, R> {
       // and its caller's next update again, each paying a whole commit for one update. A
       // refill already scheduled means callers just released are queuing again: this
       // command waits for it too, even with nothing in flight.
-      if (this.inFlight === 0 && !this.scheduled) this.pump();
+      if ((this.inFlight === 0 && !this.scheduled) || (this.queue.length >= this.maxBatch && this.inFlight < this.maxInFlight)) this.pump();
       else this.armPatience();
     });
   }
@@ -86,11 +94,11 @@ export class WriteBatcher<C extends { readonly id: string }, R> {
   /** Lets the waiting commands use a free slot if the batch in flight takes much longer than usual. */
   private armPatience(): void {
     if (this.patienceTimer !== undefined || this.inFlight === 0 || this.inFlight >= this.maxInFlight) return;
-    const patience = this.patience(this.averageMs);
+    const patience = this.patience(this.recentSlowMs);
     if (patience === null) return;
     this.patienceTimer = setTimeout(() => {
       this.patienceTimer = undefined;
-      this.pump();
+      this.pump(true);
     }, patience);
     this.patienceTimer.unref();
   }
@@ -101,9 +109,17 @@ export class WriteBatcher<C extends { readonly id: string }, R> {
     this.patienceTimer = undefined;
   }
 
-  private pump(): void {
+  /**
+   * Sends what waits: everything when nothing is in flight; beside a batch in flight,
+   * only a full batch, or anything once the patience ran out (`impatient`). A free slot
+   * taken by a few commands would split the stream for good: each time their small batch
+   * completes, the slot is free again and their callers' next commands go alone again,
+   * never joining the big batch.
+   */
+  private pump(impatient = false): void {
     this.disarmPatience();
     while (this.inFlight < this.maxInFlight && this.queue.length > 0) {
+      if (this.inFlight > 0 && !impatient && this.queue.length < this.maxBatch) break;
       const batch: Array<Item<C, R>> = [];
       const rest: Array<Item<C, R>> = [];
       // Keys seen in this pass, taken or held back: a later command for a key waits
@@ -135,7 +151,7 @@ export class WriteBatcher<C extends { readonly id: string }, R> {
     written.then(
       (outcomes) => {
         const ms = performance.now() - started;
-        this.averageMs = this.averageMs === 0 ? ms : 0.8 * this.averageMs + 0.2 * ms;
+        this.recentSlowMs = Math.max(ms, SLOW_DECAY * this.recentSlowMs);
         this.completed(batch, started, outcomes);
         batch.forEach((item, i) => this.settle(item, outcomes[i] ?? { ok: false, error: new Error('nestjs-pg-session: the batch write reported no outcome for this command.') }));
       },

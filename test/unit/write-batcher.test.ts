@@ -146,6 +146,86 @@ describe('WriteBatcher (group commit)', () => {
     }
   });
 
+  it('a small batch sent beside a stuck one does not keep its slot: its callers next wait for the big batch', async () => {
+    const batches: Array<{ commands: Cmd[]; finish: () => void }> = [];
+    let patient = false;
+    const batcher = new WriteBatcher<Cmd, number>(
+      (commands) =>
+        new Promise((resolve) => {
+          batches.push({ commands, finish: () => resolve(commands.map((c) => ({ ok: true, value: c.n }))) });
+        }),
+      2,
+      64,
+      // The first wait runs out at once; after that, commands wait as long as it takes.
+      () => (patient ? null : ((patient = true), 1)),
+    );
+    const big = batcher.submit({ id: 'x', n: 0 });
+    const straggler = batcher.submit({ id: 'y', n: 1 });
+    await untilBatches(batches, 2);
+    assert.deepEqual(batches.map((b) => ids(b.commands)), [['x'], ['y']], 'the straggler used the free slot once the patience ran out');
+    batches[1]!.finish();
+    assert.equal(await straggler, 1);
+    // Its caller's next command: the slot beside the big batch is free, but it waits.
+    const next = batcher.submit({ id: 'y', n: 2 });
+    for (let i = 0; i < 5; i++) await turn();
+    assert.equal(batches.length, 2, 'the next command waits for the batch in flight instead of going alone again');
+    batches[0]!.finish();
+    assert.equal(await big, 0);
+    await untilBatches(batches, 3);
+    assert.deepEqual(ids(batches[2]!.commands), ['y']);
+    batches[2]!.finish();
+    assert.equal(await next, 2);
+  });
+
+  it('fast small batches do not shrink the patience a full batch gets', async () => {
+    // Batches of one (stragglers sent when the patience ran out) are fast. Were the
+    // patience taken from an average, they would pull it below a normal batch's time,
+    // every batch would then look stuck, and the stream would split into batches of one.
+    const seen: number[] = [];
+    let slow = true;
+    let hold: (() => void) | undefined;
+    const batcher = new WriteBatcher<Cmd, number>(
+      (commands) => {
+        const done = () => commands.map((c) => ({ ok: true as const, value: c.n }));
+        if (slow) {
+          slow = false;
+          // The slow batch: it completes once it has taken at least 40 ms.
+          return new Promise((resolve) => setTimeout(() => resolve(done()), 40));
+        }
+        if (hold === undefined) return Promise.resolve(done());
+        const sent = hold;
+        return new Promise((resolve) => {
+          hold = () => resolve(done());
+          sent();
+        });
+      },
+      2,
+      64,
+      (slowMs) => {
+        seen.push(slowMs);
+        return null;
+      },
+    );
+    await batcher.submit({ id: 'slow', n: 0 });
+    for (let n = 1; n <= 5; n++) await batcher.submit({ id: `fast-${n}`, n });
+    let heldSent!: () => void;
+    const sent = new Promise<void>((resolve) => (heldSent = resolve));
+    hold = heldSent; // the next batch stays in flight until released
+    const inFlight = batcher.submit({ id: 'held', n: 6 });
+    await sent;
+    const waiting = batcher.submit({ id: 'waiting', n: 7 });
+    const slowMs = seen.at(-1)!;
+    // Five batches after one of at least 40 ms, the slowest recent duration is still at
+    // least 40 × 0.95⁵ ms; an average would have fallen to at most 40 × 0.8⁵ ms plus
+    // the fast batches' share.
+    assert.ok(slowMs >= 40 * 0.95 ** 5, `patience is based on ${slowMs} ms`);
+    const release = hold!;
+    hold = undefined;
+    release();
+    assert.equal(await inFlight, 6);
+    assert.equal(await waiting, 7);
+  });
+
   it('a command finishing later frees its slot at once but keeps its key busy until then', async () => {
     const { batcher, batches } = harness();
     let finishLater!: (outcome: BatchOutcome<number>) => void;

@@ -1,0 +1,130 @@
+import type { Statement } from './session.database.js';
+import { changedSession, live, ms, nodeAccess, notifyIdsInChunks, sameSession, sessionAlive, statementName, ts } from './sql-fragments.js';
+import type { SingleUpdateShape } from './single-update.statements.js';
+import type { TableNames } from './table-names.js';
+
+/**
+ * The parts a batch uses besides setting attributes (each combination is its own prepared
+ * statement): `checks` when some update of the batch checks attribute versions,
+ * `deletes` when some update deletes attributes.
+ */
+export type BatchUpdateShape = SingleUpdateShape;
+
+/**
+ * A batch of independent updates (each of a different session) in one autocommit
+ * statement: one round trip, one commit, one WAL flush and one NOTIFY for the batch.
+ *
+ * The checks (version, attribute versions) read the statement's snapshot. The session
+ * `UPDATE` takes the row lock and applies only if the row's latest committed version is
+ * the one the caller read (of the same session: not one created again under its id,
+ * whose versions restart) or, failing that, the one in the snapshot (a sub-select,
+ * evaluated only then). A re-created session counts as changed by someone else: an
+ * update with checks conflicts, one without returns the database's state. Every
+ * attribute write also bumps that version, so where it applied, the snapshot held the
+ * latest attributes and the checks were exact; where a commit landed between the
+ * snapshot and the lock, nothing is written for that update and the caller runs it
+ * again. The attribute writes join the `UPDATE`'s result, so they happen only where it
+ * applied, under its row lock. The caller sorts the updates by id, so concurrent
+ * batches lock rows in one order.
+ *
+ * Every attribute written gets the session's new version: it is higher than any version
+ * the attribute had (each was at most the session version of its write), so versions
+ * never repeat, also across a delete and re-create (no ABA for `checkAttributeVersion`),
+ * and the caller knows them without reading them back.
+ *
+ * One result row, whatever the batch size (rows cost more to send and parse than json):
+ * `updated_at` (ms, the same for all), `ok` `[i, version, last_accessed ms]` per applied
+ * update; `failed` `[i, version in the snapshot or null when the session is gone or
+ * expired, first conflicting key or null, created_at ms in the snapshot]` per update not
+ * applied; `changed` `[i, session]` per applied update whose session someone else
+ * changed since its caller read it (the columns and the attributes it did not write;
+ * else the caller applies its own changes to what it read). A session expired by either
+ * rule (the node's access counted, capped at the database clock) is not found.
+ *
+ * Per update (arrays, one element per update): $1 id, $2 check version, $3 version read,
+ * $4 group changed, $5 group id, $6 new expires_at ms (null: keep), $7 include_inactivity
+ * (null: keep), $8 notify on success, $9 notify on a failed check. Per attribute
+ * (flattened, with the 1-based update index): $10-$13 set (index, key, value, expiry
+ * ms), $14-$16 checked (index, key, version read; 0 = absent), $17-$18 deleted (index,
+ * key). $19 channel, $20 sender node id. Per update again: $21 the latest access the
+ * node knows of (ms, or null), $23 `created_at` of the session the caller read (ms),
+ * $24 whether it checks attribute versions. $22 the idle limit (ms). Every shape takes
+ * the same values; the one without checks needs $14-$16 empty, the one without
+ * deletes $17-$18 (the store picks the shape from them).
+ */
+function batchUpdate(t: TableNames, shape: BatchUpdateShape): Statement {
+  const suffix = `${shape.checks ? '_chk' : ''}${shape.deletes ? '_del' : ''}`;
+  const chk = shape.checks
+    ? `chk AS (
+               SELECT c.i, min(c.key) AS key
+                 FROM unnest($14::int[], $15::text[], $16::int[]) AS c(i, key, ver)
+                 JOIN u ON u.i = c.i
+                 LEFT JOIN ${t.attributes} a ON a.session_id = u.id AND a.key = c.key AND ${live('a')}
+                WHERE coalesce(a.version, 0) <> c.ver
+                GROUP BY c.i
+             ), `
+    : '';
+  const del = shape.deletes
+    ? `, del AS (
+               DELETE FROM ${t.attributes} a USING unnest($17::int[], $18::text[]) AS d(i, key), s
+                WHERE s.i = d.i AND a.session_id = s.id AND a.key = d.key
+             )`
+    : '';
+  const notDeleted = shape.deletes ? 'AND NOT EXISTS (SELECT 1 FROM unnest($17::int[], $18::text[]) AS d(i, key) WHERE d.i = s.i AND d.key = a.key)' : '';
+  // Parameters a shape does not use are still typed, so every shape takes the same values.
+  const unused = `${shape.checks ? '' : ', cardinality($14::int[]) + cardinality($15::text[]) + cardinality($16::int[]) AS no_checks'}${
+    shape.deletes ? '' : ', cardinality($17::int[]) + cardinality($18::text[]) AS no_deletes'}`;
+  return {
+    name: statementName(t, `update_batch${suffix}`),
+    text: `WITH u AS (
+               SELECT * FROM unnest($1::uuid[], $2::boolean[], $3::int[], $4::boolean[], $5::text[], $6::float8[], $7::boolean[], $8::boolean[], $9::boolean[], $21::float8[], $23::float8[], $24::boolean[])
+                 WITH ORDINALITY AS u(id, check_version, expected, group_changed, group_id, expires, incl, notify_ok, notify_fail, access, created, checks, i)
+             ), ${chk}s AS (
+               UPDATE ${t.sessions} x
+                  SET version = x.version + 1,
+                      updated_at = now(),
+                      group_id = CASE WHEN u.group_changed THEN u.group_id ELSE x.group_id END,
+                      expires_at = coalesce(${ts('u.expires')}, x.expires_at),
+                      include_inactivity = coalesce(u.incl, x.include_inactivity),
+                      last_accessed = greatest(x.last_accessed, ${nodeAccess('u.access')})
+                 FROM u
+                WHERE x.id = u.id AND ${sessionAlive('x', 'u.access', '$22')}
+                  AND ((x.version = u.expected AND ${sameSession('x', 'u.created')}) OR x.version = (SELECT y.version FROM ${t.sessions} y WHERE y.id = u.id))
+                  AND (NOT u.check_version OR (x.version = u.expected AND ${sameSession('x', 'u.created')}))
+                  ${shape.checks ? `AND (NOT u.checks OR ${sameSession('x', 'u.created')}) AND NOT EXISTS (SELECT 1 FROM chk WHERE chk.i = u.i)` : ''}
+               RETURNING x.*, u.i AS i
+             ), up AS (
+               INSERT INTO ${t.attributes} AS a (session_id, key, value, expires_at, version)
+               SELECT s.id, v.key, v.value, ${ts('v.exp')}, s.version
+                 FROM unnest($10::int[], $11::text[], $12::text[], $13::float8[]) AS v(i, key, value, exp)
+                 JOIN s ON s.i = v.i
+               ON CONFLICT (session_id, key) DO UPDATE
+                 SET value = EXCLUDED.value, expires_at = EXCLUDED.expires_at, version = EXCLUDED.version
+             )${del}, notified AS (
+               SELECT s.id FROM s JOIN u ON u.i = s.i WHERE u.notify_ok
+               UNION ALL
+               SELECT u.id FROM u
+                WHERE u.notify_fail AND NOT EXISTS (SELECT 1 FROM s WHERE s.i = u.i)
+                  AND EXISTS (SELECT 1 FROM ${t.sessions} y WHERE y.id = u.id AND ${sessionAlive('y', 'u.access', '$22')})
+             ), n AS (${notifyIdsInChunks('notified', '$19', '$20')}
+             )
+             SELECT ${ms('now()')} AS updated_at,
+                    (SELECT coalesce(json_agg(json_build_array(s.i, s.version, ${ms('s.last_accessed')})), '[]'::json) FROM s) AS ok,
+                    (SELECT json_agg(json_build_array(u.i, y.version, ${shape.checks ? 'chk.key' : 'NULL::text'}, ${ms('y.created_at')}))
+                       FROM u ${shape.checks ? 'LEFT JOIN chk ON chk.i = u.i' : ''}
+                       LEFT JOIN ${t.sessions} y ON y.id = u.id AND ${sessionAlive('y', 'u.access', '$22')}
+                      WHERE NOT EXISTS (SELECT 1 FROM s WHERE s.i = u.i)) AS failed,
+                    (SELECT json_agg(json_build_array(s.i, ${changedSession('s', `SELECT a.key, a.value, a.expires_at, a.version FROM ${t.attributes} a
+                                              WHERE a.session_id = s.id AND ${live('a')}
+                                                AND NOT EXISTS (SELECT 1 FROM unnest($10::int[], $11::text[]) AS w(i, key) WHERE w.i = s.i AND w.key = a.key)
+                                                ${notDeleted}`)}))
+                       FROM s JOIN u ON u.i = s.i WHERE s.version - 1 <> u.expected OR NOT ${sameSession('s', 'u.created')}) AS changed,
+                    (SELECT count(*) FROM n)::int AS notified${unused}`,
+  };
+}
+
+/** The batch-update statements of a deployment, one per shape. */
+export function batchUpdateStatements(t: TableNames): (shape: BatchUpdateShape) => Statement {
+  const byShape = [false, true].map((checks) => [false, true].map((deletes) => batchUpdate(t, { checks, deletes })));
+  return (shape) => byShape[Number(shape.checks)]![Number(shape.deletes)]!;
+}
