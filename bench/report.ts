@@ -91,7 +91,11 @@ export function computeTargets(rows: TimingRow[], memory: MemoryResult | null, l
 
   const upd = find(rows, 'update one attribute', 'this library: updateSession (no check)', 'seq');
   const updFloor = find(rows, 'update one attribute', 'floor:', 'seq');
-  add('2a. updateSession sequential median ≤ 1.3× single-statement UPDATE', '≤ 1.3×', p50(upd) / p50(updFloor), (r) => r <= 1.3, (r) => `${r.toFixed(2)}× (${us(p50(upd))} vs ${us(p50(updFloor))} µs)`);
+  // The hand-written best case of the writes every update makes, in the same run: where it
+  // is above the target too, the target is below what any implementation can reach there.
+  const sameWrites = find(rows, 'update one attribute', 'reference: attribute + session version + pg_notify', 'seq');
+  const byHand = sameWrites ? `; the same writes by hand: ${(p50(sameWrites) / p50(updFloor)).toFixed(2)}×, ours ${(p50(upd) / p50(sameWrites)).toFixed(2)}× that` : '';
+  add('2a. updateSession sequential median ≤ 1.3× single-statement UPDATE', '≤ 1.3×', p50(upd) / p50(updFloor), (r) => r <= 1.3, (r) => `${r.toFixed(2)}× (${us(p50(upd))} vs ${us(p50(updFloor))} µs${byHand})`);
   for (const variant of ['checkAttributeVersion', 'checkVersion']) {
     const v = find(rows, 'update one attribute', `this library: updateSession ${variant}`, 'seq');
     add(`2a′. updateSession ${variant} sequential median ≤ 1.3× floor (same target, per variant)`, '≤ 1.3×', p50(v) / p50(updFloor), (r) => r <= 1.3, (r) => `${r.toFixed(2)}× (${us(p50(v))} vs ${us(p50(updFloor))} µs)`);

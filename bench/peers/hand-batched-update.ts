@@ -1,8 +1,12 @@
 import pg from 'pg';
 import { UPDATED_KEY } from '../data.js';
 
-/** The reference's NOTIFY channel, heard by a listener of its own (as every node hears the library's). */
-const CHANNEL = 'bench_hand_batched';
+/**
+ * The references' NOTIFY channel, heard by a listener of their own (as every node hears
+ * the library's): this one's and the sequential one's in `sql-floor.ts`.
+ */
+export const HEARD_CHANNEL = 'bench_hand_batched';
+const CHANNEL = HEARD_CHANNEL;
 
 interface Pending {
   id: string;

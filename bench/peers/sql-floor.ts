@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { ATTRIBUTE_KEYS, UPDATED_KEY } from '../data.js';
+import { HEARD_CHANNEL } from './hand-batched-update.js';
 
 /**
  * Physical floors in SQL: the least a database-backed store must do for each
@@ -52,8 +53,9 @@ export class SqlFloor {
 
   /**
    * Reference for the update rows: the writes an update must make, by hand, in one
-   * autocommit statement: the attribute, the session's version, and a NOTIFY (on a
-   * channel nobody listens to). No checks, no lock before the write, nothing returned.
+   * autocommit statement: the attribute, the session's version, and a NOTIFY, heard
+   * (like the library's, by its own node) by the hand-batched reference's listener. No
+   * checks, no lock before the write, nothing returned.
    */
   async updateWithSessionAndNotify(id: string, value: unknown): Promise<void> {
     const r = await this.pool.query({
@@ -63,7 +65,7 @@ export class SqlFloor {
              ), s AS (
                UPDATE floor_sessions SET version = version + 1, updated_at = now() WHERE id = (SELECT session_id FROM a) RETURNING id
              )
-             SELECT pg_notify('bench_floor_unheard', $1::text) FROM s`,
+             SELECT pg_notify('${HEARD_CHANNEL}', json_build_object('i', json_build_array($1::uuid))::text) FROM s`,
       values: [id, UPDATED_KEY, JSON.stringify(value)],
     });
     if (r.rowCount !== 1) throw new Error(`reference update touched ${r.rowCount} sessions`);

@@ -33,7 +33,7 @@ export async function update(ctx: BenchContext): Promise<void> {
     {
       impl: 'reference: attribute + session version + pg_notify, one hand-written statement', role: 'reference',
       op: (n) => floor.updateWithSessionAndNotify(data.ids[keyIndex(data, n)]!, navValue(n)),
-      note: 'the writes every update must make, without checks or results: what is left above the floor for those',
+      note: "the writes every update must make (its NOTIFY heard, as the library's is by its own node), without checks or results: what is left above the floor for those",
     },
     {
       impl: 'reference: the same writes hand-batched (one statement and one NOTIFY per batch, 2 in flight)', role: 'reference',

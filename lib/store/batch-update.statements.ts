@@ -1,5 +1,5 @@
 import type { Statement } from './session.database.js';
-import { changedSession, live, ms, nodeAccess, notifyIdsInChunks, sameSession, sessionAlive, statementName, ts } from './sql-fragments.js';
+import { changedSession, live, ms, msStart, nodeAccess, notifyIdsInChunks, sameSession, sessionAlive, statementName, ts } from './sql-fragments.js';
 import type { SingleUpdateShape } from './single-update.statements.js';
 import type { TableNames } from './table-names.js';
 
@@ -77,7 +77,7 @@ function batchUpdate(t: TableNames, shape: BatchUpdateShape): Statement {
   return {
     name: statementName(t, `update_batch${suffix}`),
     text: `WITH u AS (
-               SELECT * FROM unnest($1::uuid[], $2::boolean[], $3::int[], $4::boolean[], $5::text[], $6::float8[], $7::boolean[], $8::boolean[], $9::boolean[], $21::float8[], $23::float8[], $24::boolean[])
+               SELECT u.*, ${msStart('u.created')} AS created_from FROM unnest($1::uuid[], $2::boolean[], $3::int[], $4::boolean[], $5::text[], $6::float8[], $7::boolean[], $8::boolean[], $9::boolean[], $21::float8[], $23::float8[], $24::boolean[])
                  WITH ORDINALITY AS u(id, check_version, expected, group_changed, group_id, expires, incl, notify_ok, notify_fail, access, created, checks, i)
              ), ${chk}s AS (
                UPDATE ${t.sessions} x
@@ -89,9 +89,9 @@ function batchUpdate(t: TableNames, shape: BatchUpdateShape): Statement {
                       last_accessed = greatest(x.last_accessed, ${nodeAccess('u.access')})
                  FROM u
                 WHERE x.id = u.id AND ${sessionAlive('x', 'u.access', '$22')}
-                  AND ((x.version = u.expected AND ${sameSession('x', 'u.created')}) OR x.version = (SELECT y.version FROM ${t.sessions} y WHERE y.id = u.id))
-                  AND (NOT u.check_version OR (x.version = u.expected AND ${sameSession('x', 'u.created')}))
-                  ${shape.checks ? `AND (NOT u.checks OR ${sameSession('x', 'u.created')}) AND NOT EXISTS (SELECT 1 FROM chk WHERE chk.i = u.i)` : ''}
+                  AND ((x.version = u.expected AND ${sameSession('x', 'u.created_from')}) OR x.version = (SELECT y.version FROM ${t.sessions} y WHERE y.id = u.id))
+                  AND (NOT u.check_version OR (x.version = u.expected AND ${sameSession('x', 'u.created_from')}))
+                  ${shape.checks ? `AND (NOT u.checks OR ${sameSession('x', 'u.created_from')}) AND NOT EXISTS (SELECT 1 FROM chk WHERE chk.i = u.i)` : ''}
                RETURNING x.*, u.i AS i
              ), up AS (
                INSERT INTO ${t.attributes} AS a (session_id, key, value, expires_at, version)
@@ -118,7 +118,7 @@ function batchUpdate(t: TableNames, shape: BatchUpdateShape): Statement {
                                               WHERE a.session_id = s.id AND ${live('a')}
                                                 AND NOT EXISTS (SELECT 1 FROM unnest($10::int[], $11::text[]) AS w(i, key) WHERE w.i = s.i AND w.key = a.key)
                                                 ${notDeleted}`)}))
-                       FROM s JOIN u ON u.i = s.i WHERE s.version - 1 <> u.expected OR NOT ${sameSession('s', 'u.created')}) AS changed,
+                       FROM s JOIN u ON u.i = s.i WHERE s.version - 1 <> u.expected OR NOT ${sameSession('s', 'u.created_from')}) AS changed,
                     (SELECT count(*) FROM n)::int AS notified${unused}`,
   };
 }

@@ -1,5 +1,5 @@
 import type { Statement } from './session.database.js';
-import { changedSession, live, ms, nodeAccess, sameSession, sessionAlive, statementName, ts } from './sql-fragments.js';
+import { changedSession, live, ms, msStart, nodeAccess, sameSession, sessionAlive, statementName, ts } from './sql-fragments.js';
 import type { TableNames } from './table-names.js';
 
 /** The parts an update uses besides setting attributes; each combination is its own prepared statement. */
@@ -49,6 +49,7 @@ export interface SingleUpdateShape {
  */
 function singleUpdate(t: TableNames, shape: SingleUpdateShape): Statement {
   const suffix = `${shape.checks ? '_chk' : ''}${shape.deletes ? '_del' : ''}`;
+  const created = msStart('$20');
   const chk = shape.checks
     ? `chk AS (
                SELECT c.key FROM unnest($4::text[], $5::int[]) AS c(key, ver)
@@ -73,9 +74,9 @@ function singleUpdate(t: TableNames, shape: SingleUpdateShape): Statement {
                       include_inactivity = coalesce($13::boolean, x.include_inactivity),
                       last_accessed = greatest(x.last_accessed, ${nodeAccess('$18')})
                 WHERE x.id = $1 AND ${sessionAlive('x', '$18', '$19')}
-                  AND ((x.version = $3::int AND ${sameSession('x', '$20')}) OR x.version = (SELECT y.version FROM ${t.sessions} y WHERE y.id = $1))
-                  AND (NOT $2::boolean OR (x.version = $3::int AND ${sameSession('x', '$20')}))
-                  ${shape.checks ? `AND ${sameSession('x', '$20')}` : ''}
+                  AND ((x.version = $3::int AND ${sameSession('x', created)}) OR x.version = (SELECT y.version FROM ${t.sessions} y WHERE y.id = $1))
+                  AND (NOT $2::boolean OR (x.version = $3::int AND ${sameSession('x', created)}))
+                  ${shape.checks ? `AND ${sameSession('x', created)}` : ''}
                   ${shape.checks ? 'AND NOT EXISTS (SELECT 1 FROM chk)' : 'AND cardinality($4::text[]) + cardinality($5::int[]) = 0'}
                RETURNING x.*
              ), up AS (
@@ -91,7 +92,7 @@ function singleUpdate(t: TableNames, shape: SingleUpdateShape): Statement {
                          THEN pg_notify($14::text, json_build_object('n', $15::text, 't', 's', 'i', json_build_array($1::text))::text)
                     END AS notified,
                     s.version, ${ms('s.updated_at')} AS updated_at, ${ms('s.last_accessed')} AS last_accessed,
-                    CASE WHEN s.id IS NOT NULL AND (s.version - 1 <> $3::int OR NOT ${sameSession('s', '$20')}) THEN
+                    CASE WHEN s.id IS NOT NULL AND (s.version - 1 <> $3::int OR NOT ${sameSession('s', created)}) THEN
                       ${changedSession('s', `SELECT a.key, a.value, a.expires_at, a.version FROM ${t.attributes} a
                                               WHERE a.session_id = $1 AND ${live('a')}
                                                 AND a.key <> ALL($6::text[]) AND a.key <> ALL($9::text[])`)}

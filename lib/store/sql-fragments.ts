@@ -39,11 +39,21 @@ export const sessionAlive = (alias: string, accessParam: string, inactivityParam
 // would take now() below the earliest timestamp and fail the statement.)
 
 /**
- * The session row `alias` is the one the caller read (`createdParam`: its `created_at`
- * in epoch ms), not another created under the same id since: versions restart at 1 in a
- * re-created session, so only this tells the two apart.
+ * The timestamptz at the start of an epoch millisecond given as a float8 expression,
+ * exact to the microsecond: whole microseconds added to the epoch (`to_timestamp` of
+ * float seconds can be off by one for far dates).
  */
-export const sameSession = (alias: string, createdParam: string) => `${ms(`${alias}.created_at`)} = ${createdParam}::float8`;
+export const msStart = (msExpr: string) => `(to_timestamp(0) + ${msExpr}::float8 * interval '1 millisecond')`;
+
+/**
+ * The session row `alias` is the one the caller read, not another created under the
+ * same id since: versions restart at 1 in a re-created session, so only `created_at`
+ * tells the two apart. `createdStart`: the start of the millisecond the caller read
+ * ({@link msStart} of its `created_at` in epoch ms), so the row's `created_at` is
+ * compared as a timestamp, without turning it into numeric milliseconds on every row.
+ */
+export const sameSession = (alias: string, createdStart: string) =>
+  `(${alias}.created_at >= ${createdStart} AND ${alias}.created_at < ${createdStart} + interval '1 millisecond')`;
 
 /** Live (not expired) attributes, as seen by the database clock. */
 export const live = (alias: string) => `(${alias}.expires_at IS NULL OR ${alias}.expires_at > now())`;
