@@ -14,7 +14,7 @@ import { RESOLVED_SESSION_OPTIONS } from '../options/internal.tokens.js';
 import { assertIdentifier } from '../validation/text.validation.js';
 import type { SessionSnapshot } from './session-snapshot.js';
 import { commitOutcome } from '../store/commit-outcome.js';
-import { SessionStore, type UpdateCommand } from '../store/session.store.js';
+import { SessionStore, type UpdateCommand, type UpdateResult } from '../store/session.store.js';
 import { CacheInvalidator } from '../sync/cache-invalidator.js';
 import type { SessionChange } from '../sync/session-change.js';
 import { SyncState } from '../sync/sync-state.js';
@@ -183,17 +183,21 @@ export class SessionService implements OnModuleInit, BeforeApplicationShutdown {
   async updateSession(session: Session, options: UpdateSessionOptions = {}): Promise<Session> {
     const view = this.ownView(session);
     const cmd = this.updateCommand(view, options);
-    const drop = () => this.cache.invalidateSessions([view.id]);
     for (let attempt = 0; ; attempt++) {
       const ticket = this.cache.begin();
       try {
-        const result = await this.store.update(cmd).catch((err: unknown) => failedWrite(err, `update of session ${view.id}`, drop));
+        let result: UpdateResult;
+        try {
+          result = await this.store.update(cmd);
+        } catch (err) {
+          failedWrite(err, `update of session ${view.id}`, () => this.cache.invalidateSessions([view.id]));
+        }
         switch (result.kind) {
           case 'ok':
             this.cache.commit(result.snapshot, ticket, Date.now());
             return this.view(result.snapshot, false, Date.now());
           case 'committed-unreadable':
-            drop();
+            this.cache.invalidateSessions([view.id]);
             this.options.logger.warn(`Session ${logId(view.id)} was updated, but the returned row could not be read; reading it again: ${String(result.cause)}`);
             return await this.load(view.id, { updateLastAccess: false });
           case 'not-found':

@@ -1,3 +1,4 @@
+import type { QueryResultRow } from 'pg';
 import type { SessionDatabase, Statement, Transaction } from './session.database.js';
 import type { SessionSnapshot } from '../session/session-snapshot.js';
 import { StoredAttributes, type AttributeTuple, type StoredAttribute } from '../session/stored-attributes.js';
@@ -176,9 +177,11 @@ export class SessionStore {
     // A stale snapshot is run again outside the batch's slot, while the batcher still
     // holds the command's key: re-queued by its caller, it could be overtaken by a later
     // update of that session.
-    return outcomes.map((outcome, i) =>
-      outcome.ok && outcome.value.kind === 'retry' ? { ...outcome, later: settle(this.untilNotStale(commands[i]!)) } : outcome,
-    );
+    for (let i = 0; i < outcomes.length; i++) {
+      const outcome = outcomes[i]!;
+      if (outcome.ok && outcome.value.kind === 'retry') outcomes[i] = { ...outcome, later: settle(this.untilNotStale(commands[i]!)) };
+    }
+    return outcomes;
   }
 
   /** Runs the single-update statement until its snapshot was current (bounded: pathological contention). */
@@ -189,7 +192,13 @@ export class SessionStore {
   }
 
   private async writeBatch(commands: UpdateCommand[]): Promise<Array<BatchOutcome<UpdateResult>>> {
-    if (commands.length === 1) return [await settle(this.runSingle(commands[0]!))];
+    if (commands.length === 1) {
+      try {
+        return [{ ok: true, value: await this.runSingle(commands[0]!) }];
+      } catch (error) {
+        return [{ ok: false, error }];
+      }
+    }
     // Sorted by id, so concurrent batches (of several nodes) lock session rows in one order.
     const order = commands.map((_, i) => i).sort((a, b) => (commands[a]!.id < commands[b]!.id ? -1 : 1));
     const sorted = order.map((i) => commands[i]!);
@@ -197,7 +206,7 @@ export class SessionStore {
     const values = updateBatchParameters(sorted, this.channel, this.nodeId, this.inactivity);
     let row: UpdateBatchRow;
     try {
-      [row] = (await this.retryDeadlock(() => this.db.query<UpdateBatchRow>(statement, values))) as [UpdateBatchRow];
+      [row] = (await this.queryRetryingDeadlock<UpdateBatchRow>(statement, values)) as [UpdateBatchRow];
     } catch (err) {
       if (!isStatementError(err)) throw err;
       return Promise.all(commands.map((cmd) => settle(this.runSingle(cmd))));
@@ -223,15 +232,15 @@ export class SessionStore {
   private async runSingle(cmd: UpdateCommand, tx?: Transaction): Promise<UpdateResult> {
     const statement = this.singleUpdate({ checks: cmd.checkedKeys.length > 0, deletes: cmd.deleteKeys.length > 0 });
     const values = singleUpdateParameters(cmd, this.channel, this.nodeId, this.inactivity);
-    const rows = tx ? await tx.query<UpdateRow>(statement, values) : await this.retryDeadlock(() => this.db.query<UpdateRow>(statement, values));
+    const rows = tx ? await tx.query<UpdateRow>(statement, values) : await this.queryRetryingDeadlock<UpdateRow>(statement, values);
     return decodeUpdate(rows[0]!, cmd);
   }
 
-  /** Runs `fn` again when a deadlock with a multi-row delete elsewhere rolled it back whole. */
-  private async retryDeadlock<T>(fn: () => Promise<T>): Promise<T> {
+  /** Runs the statement again when a deadlock with a multi-row delete elsewhere rolled it back whole. */
+  private async queryRetryingDeadlock<R extends QueryResultRow>(statement: Statement, values: unknown[]): Promise<R[]> {
     for (let attempt = 0; ; attempt++) {
       try {
-        return await fn();
+        return await this.db.query<R>(statement, values);
       } catch (err) {
         if ((err as { code?: string }).code !== DEADLOCK || attempt >= 2) throw err;
       }

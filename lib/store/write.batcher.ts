@@ -120,6 +120,13 @@ export class WriteBatcher<C extends { readonly id: string }, R> {
     this.disarmPatience();
     while (this.inFlight < this.maxInFlight && this.queue.length > 0) {
       if (this.inFlight > 0 && !impatient && this.queue.length < this.maxBatch) break;
+      if (this.queue.length === 1 && !this.busy.has(this.queue[0]!.command.id)) {
+        // The common case of a lone write: no pass over the queue needed.
+        const batch = this.queue;
+        this.queue = [];
+        this.send(batch);
+        continue;
+      }
       const batch: Array<Item<C, R>> = [];
       const rest: Array<Item<C, R>> = [];
       // Keys seen in this pass, taken or held back: a later command for a key waits
@@ -153,7 +160,9 @@ export class WriteBatcher<C extends { readonly id: string }, R> {
         const ms = performance.now() - started;
         this.recentSlowMs = Math.max(ms, SLOW_DECAY * this.recentSlowMs);
         this.completed(batch, started, outcomes);
-        batch.forEach((item, i) => this.settle(item, outcomes[i] ?? { ok: false, error: new Error('nestjs-pg-session: the batch write reported no outcome for this command.') }));
+        for (let i = 0; i < batch.length; i++) {
+          this.settle(batch[i]!, outcomes[i] ?? { ok: false, error: new Error('nestjs-pg-session: the batch write reported no outcome for this command.') });
+        }
       },
       (error: unknown) => {
         this.completed(batch, started, null);
