@@ -1,5 +1,5 @@
 import type { Statement } from './session.database.js';
-import { changedSession, live, ms, msStart, nodeAccess, notifyIdsInChunks, sameSession, sessionAlive, statementName, ts } from './sql-fragments.js';
+import { changedSession, live, ms, msStart, nodeAccess, sameSession, sessionAlive, statementName, ts } from './sql-fragments.js';
 import type { SingleUpdateShape } from './single-update.statements.js';
 import type { TableNames } from './table-names.js';
 
@@ -33,8 +33,9 @@ export type BatchUpdateShape = SingleUpdateShape;
  * and the caller knows them without reading them back.
  *
  * One result row, whatever the batch size (rows cost more to send and parse than json):
- * `updated_at` (ms, the same for all), `ok` `[i, version, last_accessed ms]` per applied
- * update; `failed` `[i, version in the snapshot or null when the session is gone or
+ * `updated_at` (ms, the same for all); `ok`: three arrays over the applied updates, their
+ * `i`, new version, and `last_accessed` in ms, or null where it is the access the caller
+ * sent (the common case: no conversion to ms per row); `failed` `[i, version in the snapshot or null when the session is gone or
  * expired, first conflicting key or null, created_at ms in the snapshot]` per update not
  * applied; `changed` `[i, session]` per applied update whose session someone else
  * changed since its caller read it (the columns and the attributes it did not write;
@@ -92,7 +93,10 @@ function batchUpdate(t: TableNames, shape: BatchUpdateShape): Statement {
                   AND ((x.version = u.expected AND ${sameSession('x', 'u.created_from')}) OR x.version = (SELECT y.version FROM ${t.sessions} y WHERE y.id = u.id))
                   AND (NOT u.check_version OR (x.version = u.expected AND ${sameSession('x', 'u.created_from')}))
                   ${shape.checks ? `AND (NOT u.checks OR ${sameSession('x', 'u.created_from')}) AND NOT EXISTS (SELECT 1 FROM chk WHERE chk.i = u.i)` : ''}
-               RETURNING x.*, u.i AS i
+               RETURNING x.*, u.i AS i, u.notify_ok,
+                         x.version - 1 <> u.expected OR NOT ${sameSession('x', 'u.created_from')} AS changed,
+                         -- null when it is the caller's own access (the usual case): no ms() to compute
+                         CASE WHEN x.last_accessed = ${nodeAccess('u.access')} THEN NULL ELSE ${ms('x.last_accessed')} END AS accessed
              ), up AS (
                INSERT INTO ${t.attributes} AS a (session_id, key, value, expires_at, version)
                SELECT s.id, v.key, v.value, ${ts('v.exp')}, s.version
@@ -101,24 +105,28 @@ function batchUpdate(t: TableNames, shape: BatchUpdateShape): Statement {
                ON CONFLICT (session_id, key) DO UPDATE
                  SET value = EXCLUDED.value, expires_at = EXCLUDED.expires_at, version = EXCLUDED.version
              )${del}, notified AS (
-               SELECT s.id FROM s JOIN u ON u.i = s.i WHERE u.notify_ok
+               SELECT s.id FROM s WHERE s.notify_ok
                UNION ALL
                SELECT u.id FROM u
                 WHERE u.notify_fail AND NOT EXISTS (SELECT 1 FROM s WHERE s.i = u.i)
                   AND EXISTS (SELECT 1 FROM ${t.sessions} y WHERE y.id = u.id AND ${sessionAlive('y', 'u.access', '$22')})
-             ), n AS (${notifyIdsInChunks('notified', '$19', '$20')}
+             ), n AS (
+               -- One payload: a batch has at most 64 updates (MAX_UPDATE_BATCH in session.store.ts), ~2.6 kB of ids.
+               SELECT pg_notify($19::text, json_build_object('n', $20::text, 't', 's', 'i', json_agg(id))::text) FROM notified HAVING count(*) > 0
              )
              SELECT ${ms('now()')} AS updated_at,
-                    (SELECT coalesce(json_agg(json_build_array(s.i, s.version, ${ms('s.last_accessed')})), '[]'::json) FROM s) AS ok,
-                    (SELECT json_agg(json_build_array(u.i, y.version, ${shape.checks ? 'chk.key' : 'NULL::text'}, ${ms('y.created_at')}))
-                       FROM u ${shape.checks ? 'LEFT JOIN chk ON chk.i = u.i' : ''}
-                       LEFT JOIN ${t.sessions} y ON y.id = u.id AND ${sessionAlive('y', 'u.access', '$22')}
-                      WHERE NOT EXISTS (SELECT 1 FROM s WHERE s.i = u.i)) AS failed,
+                    (SELECT json_build_array(json_agg(s.i), json_agg(s.version), json_agg(s.accessed)) FROM s) AS ok,
+                    CASE WHEN (SELECT count(*) FROM s) < cardinality($1::uuid[]) THEN
+                      (SELECT json_agg(json_build_array(u.i, y.version, ${shape.checks ? 'chk.key' : 'NULL::text'}, ${ms('y.created_at')}))
+                         FROM u ${shape.checks ? 'LEFT JOIN chk ON chk.i = u.i' : ''}
+                         LEFT JOIN ${t.sessions} y ON y.id = u.id AND ${sessionAlive('y', 'u.access', '$22')}
+                        WHERE NOT EXISTS (SELECT 1 FROM s WHERE s.i = u.i))
+                    END AS failed,
                     (SELECT json_agg(json_build_array(s.i, ${changedSession('s', `SELECT a.key, a.value, a.expires_at, a.version FROM ${t.attributes} a
                                               WHERE a.session_id = s.id AND ${live('a')}
                                                 AND NOT EXISTS (SELECT 1 FROM unnest($10::int[], $11::text[]) AS w(i, key) WHERE w.i = s.i AND w.key = a.key)
                                                 ${notDeleted}`)}))
-                       FROM s JOIN u ON u.i = s.i WHERE s.version - 1 <> u.expected OR NOT ${sameSession('s', 'u.created_from')}) AS changed,
+                       FROM s WHERE s.changed) AS changed,
                     (SELECT count(*) FROM n)::int AS notified${unused}`,
   };
 }

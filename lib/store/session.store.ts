@@ -83,14 +83,15 @@ type ChangedSession = Omit<SessionRow, 'version' | 'updated_at' | 'last_accessed
 /** The one row of the batch statement (see `batch-update.statements.ts`). */
 interface UpdateBatchRow {
   updated_at: number;
-  ok: Array<[i: number, version: number, lastAccessed: number]>;
+  /** Per applied update: its position, new version, and `last_accessed` ms (null: the access the update sent). */
+  ok: [i: number[] | null, version: number[] | null, accessed: Array<number | null> | null];
   failed: Array<[i: number, snapshotVersion: number | null, conflictKey: string | null, snapshotCreated: number | null]> | null;
   changed: Array<[i: number, session: ChangedSession]> | null;
 }
 
 /** Concurrent update batches in flight per node; the rest of the pool stays free for reads. */
 const UPDATE_BATCHES_IN_FLIGHT = 2;
-/** Largest batch: its notification ids still fit in a few payloads. */
+/** Largest batch: its notification ids fit in the one payload the batch statement sends (64 ids: ~2.6 kB of 8000). */
 const MAX_UPDATE_BATCH = 64;
 /** An update whose snapshot turned out stale is re-run; this bounds pathological contention. */
 const MAX_STALE_RETRIES = 100;
@@ -218,7 +219,18 @@ export class SessionStore {
       if (cmd !== undefined) outcomes[order[i - 1]!] = { ok: true, value: decodeUpdate(result, cmd) };
     };
     const changed = new Map(row.changed ?? []);
-    for (const [i, version, lastAccessed] of row.ok) {
+    const [applied, versions, accessed] = row.ok;
+    for (let k = 0; k < (applied?.length ?? 0); k++) {
+      const i = applied![k]!;
+      const cmd = sorted[i - 1];
+      if (cmd === undefined) continue;
+      const version = versions?.[k];
+      const lastAccessed = accessed?.[k] ?? cmd.lastAccess;
+      if (typeof version !== 'number' || typeof lastAccessed !== 'number') {
+        // Applied (it is in `ok`), so committed: the caller must learn that, not "not found".
+        outcomes[order[i - 1]!] = { ok: true, value: { kind: 'committed-unreadable', cause: new Error(`update ${i} of the batch came back without its version or access time`) } };
+        continue;
+      }
       decode(i, { snap_version: null, snap_created: null, conflict_key: null, version, updated_at: row.updated_at, last_accessed: lastAccessed, changed: changed.get(i) ?? null });
     }
     for (const [i, snapshotVersion, conflictKey, snapshotCreated] of row.failed ?? []) {

@@ -2,7 +2,7 @@ import pg from 'pg';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { SessionConflictError, SessionNotFoundError, type Session } from '../../lib/index.js';
-import { SessionStore } from '../../lib/store/session.store.js';
+import { SessionStore, type UpdateCommand } from '../../lib/store/session.store.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { assertNoOpenHandles } from '../support/handles.js';
 import { startNode, type TestNode } from '../support/nodes.js';
@@ -126,5 +126,29 @@ describe('update batch: every branch in one coalesced statement', () => {
     } finally {
       await blocker.end();
     }
+  });
+
+  it("each applied update in a batch returns the session's stored last access, also when another node's access is later", async () => {
+    const sessions = await Promise.all(['own-1', 'own-2', 'later'].map((user) => node.sessions.createSession(user)));
+    const store = node.app.get(SessionStore);
+    const known = Date.now() - 60_000; // this node's latest access of each, a minute ago
+    // Another node has since written a later access of the third session.
+    await db.query(`UPDATE sessions SET last_accessed = now() - interval '1 second' WHERE id = $1`, [sessions[2]!.id]);
+    batches.length = 0;
+    const results = await Promise.all(sessions.map((s) => store.update({
+      id: s.id, checkVersion: false, expectedVersion: s.version, checkedKeys: [], checkedVersions: [],
+      setKeys: ['n'], setValues: ['1'], setExpiries: [null], deleteKeys: [],
+      groupChanged: false, groupId: null, expiresAt: null, includeInactivity: null,
+      notifyOnSuccess: false, notifyOnFailure: false, lastAccess: known,
+      base: (s as unknown as { snapshot: UpdateCommand['base'] }).snapshot,
+    })));
+    assert.ok(batches.some((size) => size > 1), `coalesced (batch sizes ${batches.join(', ')})`);
+    for (const [n, s] of sessions.entries()) {
+      const [row] = await db.query<{ at: number }>(`SELECT floor(extract(epoch FROM last_accessed) * 1000)::float8 AS at FROM sessions WHERE id = $1`, [s.id]);
+      const result = results[n]!;
+      assert.equal(result.kind, 'ok');
+      assert.equal((result as { snapshot: { lastAccessed: number } }).snapshot.lastAccessed, row!.at, `session ${n}`);
+    }
+    assert.ok((results[2] as { snapshot: { lastAccessed: number } }).snapshot.lastAccessed > known, 'the later access won');
   });
 });
