@@ -32,7 +32,8 @@ export class SessionView implements Session {
     /** The committed state this view was read from. */
     readonly snapshot: SessionSnapshot,
     readonly fromCache: boolean,
-    private readonly lastAccessedMs: number,
+    /** The access this view was read at (epoch ms; `lastAccessed` as a number, without a `Date`). @internal */
+    readonly lastAccessedMs: number,
     private readonly maxAttributeLength: number,
   ) {}
 

@@ -585,7 +585,7 @@ export class SessionService implements OnModuleInit, BeforeApplicationShutdown {
    * accesses not yet written), for the idle check of a write; null when none.
    */
   private knownAccess(id: string, view: SessionView): number | null {
-    const at = Math.max(view.lastAccessed.getTime(), this.lastAccess.latestFor(id));
+    const at = Math.max(view.lastAccessedMs, this.lastAccess.latestFor(id));
     return at > 0 ? at : null;
   }
 
