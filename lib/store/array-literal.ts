@@ -5,9 +5,14 @@
  * of the garbage an update made. These build each literal in one pass and one join.
  */
 
+/** What `JSON.stringify` writes as an escape other than `\"` and `\\` (control characters, lone surrogates). */
+const JSON_ESCAPED_OTHERWISE = /[\u0000-\u001f\ud800-\udfff]/;
+
 /** Quotes one element: inside double quotes, only `"` and `\` need a backslash. */
 function quoted(value: string): string {
-  return `"${value.replace(/["\\]/g, '\\$&')}"`;
+  // JSON.stringify quotes a string exactly so when it has nothing else to escape, and is
+  // much faster than a regex replace on attribute values (JSON text, full of quotes).
+  return JSON_ESCAPED_OTHERWISE.test(value) ? `"${value.replace(/["\\]/g, '\\$&')}"` : JSON.stringify(value);
 }
 
 /** A `text[]` (or `uuid[]`) literal; null elements stay SQL NULL. */

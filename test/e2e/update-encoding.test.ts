@@ -11,7 +11,7 @@ import { startNode, type TestNode } from '../support/nodes.js';
  * stored exactly as given, by an update alone (the single statement) and by updates
  * coalesced into one batch: both send them inside array literals.
  */
-const AWKWARD = ['a"b', 'back\\slash', 'both\\"mixed', '{braces}', 'comma,sep', ' lead', 'trail ', 'NULL', 'null', 'tab\there', 'line\nbreak', 'émoji 🎉', '\\'];
+const AWKWARD = ['a"b', 'back\\slash', 'both\\"mixed', '{braces}', 'comma,sep', ' lead', 'trail ', 'NULL', 'null', 'tab\there', 'line\nbreak', 'émoji 🎉', '\\', 'ctl\u0001 "quoted" back\\slash', 'del\u007f'];
 
 describe('update: awkward text survives the array parameters', () => {
   let db: TestDatabase;
