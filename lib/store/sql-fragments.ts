@@ -40,10 +40,17 @@ export const sessionAlive = (alias: string, accessParam: string, inactivityParam
 
 /**
  * The timestamptz at the start of an epoch millisecond given as a float8 expression,
- * exact to the microsecond: whole microseconds added to the epoch (`to_timestamp` of
- * float seconds can be off by one for far dates).
+ * exact to the microsecond for every timestamp PostgreSQL can store. Whole days, then the
+ * milliseconds left, are added to the epoch: an interval times a float8 is computed in
+ * float8 microseconds, so `ms * interval '1 millisecond'` alone comes out a few µs off
+ * past ±2^53 µs / 125 (years ≈ 4253 and −312), and `to_timestamp` of float seconds
+ * sooner. Each part here stays exact (a day count is a whole number whatever `floor`
+ * rounded to, and the rest is under ~1e8 ms); the days are added to a `timestamp` in
+ * UTC, so no time zone's daylight-saving shift enters.
  */
-export const msStart = (msExpr: string) => `(to_timestamp(0) + ${msExpr}::float8 * interval '1 millisecond')`;
+export const msStart = (msExpr: string) =>
+  `((timestamp '1970-01-01' + floor(${msExpr}::float8 / 86400000) * interval '1 day'
+     + (${msExpr}::float8 - floor(${msExpr}::float8 / 86400000) * 86400000) * interval '1 millisecond') AT TIME ZONE 'UTC')`;
 
 /**
  * The session row `alias` is the one the caller read, not another created under the
