@@ -35,7 +35,7 @@ export type BatchUpdateShape = SingleUpdateShape;
  * One result row, whatever the batch size (rows cost more to send and parse than json):
  * `updated_at` (ms, the same for all); `ok`: three arrays over the applied updates, their
  * `i`, new version, and `last_accessed` in ms, or null where it is the access the caller
- * sent (the common case: no conversion to ms per row); `failed` `[i, version in the snapshot or null when the session is gone or
+ * sent, uncapped (the common case: no conversion to ms per row); `failed` `[i, version in the snapshot or null when the session is gone or
  * expired, first conflicting key or null, created_at ms in the snapshot]` per update not
  * applied; `changed` `[i, session]` per applied update whose session someone else
  * changed since its caller read it (the columns and the attributes it did not write;
@@ -95,8 +95,9 @@ function batchUpdate(t: TableNames, shape: BatchUpdateShape): Statement {
                   ${shape.checks ? `AND (NOT u.checks OR ${sameSession('x', 'u.created_from')}) AND NOT EXISTS (SELECT 1 FROM chk WHERE chk.i = u.i)` : ''}
                RETURNING x.*, u.i AS i, u.notify_ok,
                          x.version - 1 <> u.expected OR NOT ${sameSession('x', 'u.created_from')} AS changed,
-                         -- null when it is the caller's own access (the usual case): no ms() to compute
-                         CASE WHEN x.last_accessed = ${nodeAccess('u.access')} THEN NULL ELSE ${ms('x.last_accessed')} END AS accessed
+                         -- null when it is the caller's own access (the usual case): no ms() to compute. Compared
+                         -- with that access as sent, not as capped: capped at now(), it is not what the caller has.
+                         CASE WHEN x.last_accessed = ${ts('u.access')} THEN NULL ELSE ${ms('x.last_accessed')} END AS accessed
              ), up AS (
                INSERT INTO ${t.attributes} AS a (session_id, key, value, expires_at, version)
                SELECT s.id, v.key, v.value, ${ts('v.exp')}, s.version
