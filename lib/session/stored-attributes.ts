@@ -30,13 +30,8 @@ export class StoredAttributes {
   /** Builds a table; later tuples with the same key replace earlier ones. */
   static fromTuples(tuples: Iterable<AttributeTuple>): StoredAttributes {
     const cells: unknown[] = [];
-    for (const [key, json, expiresAt, version] of tuples) {
-      const shared = internKey(key);
-      const at = slotOf(cells, shared);
-      if (at >= 0) cells.splice(at, WIDTH, shared, json, expiresAt, version);
-      else cells.push(shared, json, expiresAt, version);
-    }
-    return cells.length === 0 ? StoredAttributes.empty : new StoredAttributes(Object.freeze(cells));
+    for (const tuple of tuples) put(cells, tuple);
+    return StoredAttributes.frozen(cells);
   }
 
   /** Number of attributes. */
@@ -94,14 +89,21 @@ export class StoredAttributes {
     for (let i = 0; i < this.cells.length; i += WIDTH) {
       if (!deleted.includes(this.cells[i] as string)) cells.push(this.cells[i], this.cells[i + 1], this.cells[i + 2], this.cells[i + 3]);
     }
-    for (const [key, json, expiresAt, version] of written) {
-      const shared = internKey(key);
-      const at = slotOf(cells, shared);
-      if (at >= 0) cells.splice(at, WIDTH, shared, json, expiresAt, version);
-      else cells.push(shared, json, expiresAt, version);
-    }
+    for (const tuple of written) put(cells, tuple);
+    return StoredAttributes.frozen(cells);
+  }
+
+  private static frozen(cells: unknown[]): StoredAttributes {
     return cells.length === 0 ? StoredAttributes.empty : new StoredAttributes(Object.freeze(cells));
   }
+}
+
+/** Sets one attribute in a table being built: replaces the key's cells, or appends them. */
+function put(cells: unknown[], [key, json, expiresAt, version]: AttributeTuple): void {
+  const shared = internKey(key);
+  const at = slotOf(cells, shared);
+  if (at >= 0) cells.splice(at, WIDTH, shared, json, expiresAt, version);
+  else cells.push(shared, json, expiresAt, version);
 }
 
 function slotOf(cells: readonly unknown[], key: string): number {

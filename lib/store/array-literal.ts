@@ -15,24 +15,24 @@ function quoted(value: string): string {
   return JSON_ESCAPED_OTHERWISE.test(value) ? `"${value.replace(/["\\]/g, '\\$&')}"` : JSON.stringify(value);
 }
 
-/** A `text[]` (or `uuid[]`) literal; null elements stay SQL NULL. */
-export function textArray(values: ReadonlyArray<string | null>): string {
+/** An array literal of `values`, each written by `element`; null elements stay SQL NULL. */
+function literal<T>(values: ReadonlyArray<T | null>, element: (value: T) => string): string {
   const parts = new Array<string>(values.length);
   for (let i = 0; i < values.length; i++) {
     const value = values[i];
-    parts[i] = value === null || value === undefined ? 'NULL' : quoted(value);
+    parts[i] = value === null || value === undefined ? 'NULL' : element(value);
   }
   return `{${parts.join(',')}}`;
 }
 
+/** A `text[]` (or `uuid[]`) literal; null elements stay SQL NULL. */
+export function textArray(values: ReadonlyArray<string | null>): string {
+  return literal(values, quoted);
+}
+
 /** An `int[]` or `float8[]` literal; null elements stay SQL NULL. */
 export function numberArray(values: ReadonlyArray<number | null>): string {
-  const parts = new Array<string>(values.length);
-  for (let i = 0; i < values.length; i++) {
-    const value = values[i];
-    parts[i] = value === null || value === undefined ? 'NULL' : String(value);
-  }
-  return `{${parts.join(',')}}`;
+  return literal(values, String);
 }
 
 /** A `boolean[]` literal; null elements stay SQL NULL. */
