@@ -5,7 +5,7 @@ import { SessionConflictError, SessionNotFoundError, type Session } from '../../
 import { SessionStore, type UpdateCommand } from '../../lib/store/session.store.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { assertNoOpenHandles } from '../support/handles.js';
-import { startNode, type TestNode } from '../support/nodes.js';
+import { startNode, type TestNode, recordUpdateBatches } from '../support/nodes.js';
 import { waitFor } from '../support/wait.js';
 
 /**
@@ -19,17 +19,12 @@ describe('update batch: every branch in one coalesced statement', () => {
   let db: TestDatabase;
   let node: TestNode;
   /** Sizes of the update batches the node wrote. */
-  const batches: number[] = [];
+  let batches: number[] = [];
 
   before(async () => {
     db = await createTestDatabase();
     node = await startNode(db.url, { notifyOnUpdates: false });
-    const batcher = (node.app.get(SessionStore) as unknown as { batcher: { onBatch?: (size: number, ...rest: unknown[]) => void } }).batcher;
-    const observer = batcher.onBatch;
-    batcher.onBatch = (size, ...rest) => {
-      batches.push(size);
-      observer?.(size, ...rest);
-    };
+    batches = recordUpdateBatches(node);
   });
 
   after(async () => {

@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Session } from '../../lib/index.js';
 import { SessionStore, type UpdateCommand, type UpdateResult } from '../../lib/store/session.store.js';
 import { useTestDatabase } from '../support/database.js';
-import { startNode, type TestNode } from '../support/nodes.js';
+import { startNode, type TestNode, recordUpdateBatches } from '../support/nodes.js';
 
 /**
  * Review of issue 13's write path, second pass: edges of the same-session test (created_at
@@ -16,16 +16,11 @@ const db = useTestDatabase();
 describe('update edges (issue 13 review)', () => {
   let node: TestNode;
   /** Sizes of the update batches the node wrote. */
-  const batches: number[] = [];
+  let batches: number[] = [];
 
   before(async () => {
     node = await startNode(db.url, { notifyOnUpdates: false });
-    const batcher = (node.app.get(SessionStore) as unknown as { batcher: { onBatch?: (size: number, ...rest: unknown[]) => void } }).batcher;
-    const observer = batcher.onBatch;
-    batcher.onBatch = (size, ...rest) => {
-      batches.push(size);
-      observer?.(size, ...rest);
-    };
+    batches = recordUpdateBatches(node);
   });
 
   after(async () => {

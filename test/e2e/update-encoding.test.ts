@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { SessionStore } from '../../lib/store/session.store.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { assertNoOpenHandles } from '../support/handles.js';
-import { startNode, type TestNode } from '../support/nodes.js';
+import { startNode, type TestNode, recordUpdateBatches } from '../support/nodes.js';
 
 /**
  * Keys, values and group ids that PostgreSQL's array syntax treats specially (quotes,
@@ -16,17 +15,12 @@ const AWKWARD = ['a"b', 'back\\slash', 'both\\"mixed', '{braces}', 'comma,sep', 
 describe('update: awkward text survives the array parameters', () => {
   let db: TestDatabase;
   let node: TestNode;
-  const batches: number[] = [];
+  let batches: number[] = [];
 
   before(async () => {
     db = await createTestDatabase();
     node = await startNode(db.url);
-    const batcher = (node.app.get(SessionStore) as unknown as { batcher: { onBatch?: (size: number, ...rest: unknown[]) => void } }).batcher;
-    const observer = batcher.onBatch;
-    batcher.onBatch = (size, ...rest) => {
-      batches.push(size);
-      observer?.(size, ...rest);
-    };
+    batches = recordUpdateBatches(node);
   });
 
   after(async () => {

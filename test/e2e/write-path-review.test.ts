@@ -3,9 +3,8 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { SessionConflictError, type Session } from '../../lib/index.js';
-import { SessionStore } from '../../lib/store/session.store.js';
 import { useTestDatabase } from '../support/database.js';
-import { nextChange, startNode, type TestNode } from '../support/nodes.js';
+import { nextChange, startNode, type TestNode, recordUpdateBatches } from '../support/nodes.js';
 import { waitFor, waitUntilPast } from '../support/wait.js';
 
 /**
@@ -18,16 +17,11 @@ describe('write path review (issue 13)', () => {
   let a: TestNode;
   let b: TestNode;
   /** Sizes of the update batches node a wrote. */
-  const batches: number[] = [];
+  let batches: number[] = [];
   before(async () => {
     a = await startNode(db.url);
     b = await startNode(db.url);
-    const batcher = (a.app.get(SessionStore) as unknown as { batcher: { onBatch?: (size: number, ...rest: unknown[]) => void } }).batcher;
-    const observer = batcher.onBatch;
-    batcher.onBatch = (size, ...rest) => {
-      batches.push(size);
-      observer?.(size, ...rest);
-    };
+    batches = recordUpdateBatches(a);
   });
   after(async () => {
     await a?.close();

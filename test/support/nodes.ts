@@ -12,6 +12,7 @@ import {
 } from '../../lib/index.js';
 import { before } from 'node:test';
 import { useTestDatabase, type TestDatabase } from './database.js';
+import { SessionStore } from '../../lib/store/session.store.js';
 
 /** A logger that keeps what it was told, for assertions, and prints nothing. */
 export class RecordingLogger implements LoggerService {
@@ -76,4 +77,19 @@ export function useTestDatabaseWithSchema(): TestDatabase {
     await setup.close();
   });
   return db;
+}
+
+/**
+ * Records the size of every update batch `node` writes (from now on) into the returned
+ * array, keeping the node's own observer (its metrics) called as before.
+ */
+export function recordUpdateBatches(node: TestNode): number[] {
+  const sizes: number[] = [];
+  const batcher = (node.app.get(SessionStore) as unknown as { batcher: { onBatch?: (size: number, ...rest: unknown[]) => void } }).batcher;
+  const observer = batcher.onBatch;
+  batcher.onBatch = (size, ...rest) => {
+    sizes.push(size);
+    observer?.(size, ...rest);
+  };
+  return sizes;
 }
