@@ -61,6 +61,42 @@ describe('update: awkward text survives the array parameters', () => {
     assert.deepEqual(await stored(id!), expected(0));
   });
 
+  it('a batch where only some updates change the group, expiry, inclusion or an attribute expiry', async () => {
+    // Columns no update of a batch uses are sent as NULL; one that some use is sent whole.
+    const sessions = await Promise.all(['mix-a', 'mix-b', 'mix-c', 'mix-d'].map((user) => node.sessions.createSession(user, { n: { value: 0 } })));
+    const expiresAt = new Date(Date.now() + 3_600_000);
+    const attributeExpiry = new Date(Date.now() + 600_000);
+    batches.length = 0;
+    await Promise.all(
+      sessions.map(async (s, n) => {
+        s.setAttribute('n', n + 1, n === 3 ? { expiresAt: attributeExpiry } : undefined);
+        if (n === 1) s.groupId = 'tenant-b';
+        await node.sessions.updateSession(s, n === 0 ? { expiresAt, includeInactivity: false } : {});
+      }),
+    );
+    assert.ok(batches.some((size) => size > 1), `the updates were coalesced (batch sizes ${batches.join(', ')})`);
+    const rows = await db.query<{ id: string; group_id: string | null; expires_at: number; include_inactivity: boolean; a_expires: number | null }>(
+      `SELECT s.id, s.group_id, floor(extract(epoch FROM s.expires_at) * 1000)::float8 AS expires_at, s.include_inactivity,
+              floor(extract(epoch FROM a.expires_at) * 1000)::float8 AS a_expires
+         FROM sessions s JOIN session_attributes a ON a.session_id = s.id AND a.key = 'n' WHERE s.id = ANY($1)`,
+      [sessions.map((s) => s.id)],
+    );
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    const [a, b, c, d] = sessions.map((s) => byId.get(s.id)!);
+    assert.equal(a!.expires_at, expiresAt.getTime());
+    assert.equal(a!.include_inactivity, false);
+    assert.equal(b!.group_id, 'tenant-b');
+    assert.equal(d!.a_expires, attributeExpiry.getTime());
+    for (const [name, row, original] of [['b', b, sessions[1]], ['c', c, sessions[2]], ['d', d, sessions[3]]] as const) {
+      assert.equal(row!.expires_at, original!.expiresAt.getTime(), `${name} keeps its expiry`);
+      assert.equal(row!.include_inactivity, original!.includeInactivity, `${name} keeps its inclusion`);
+    }
+    assert.equal(a!.group_id, null);
+    assert.equal(c!.group_id, null);
+    assert.equal(a!.a_expires, null);
+    assert.equal(c!.a_expires, null);
+  });
+
   it('updates coalesced into one batch', async () => {
     batches.length = 0;
     const ids = await updateAll(AWKWARD.length + 2, 100);
