@@ -30,11 +30,14 @@ export class CacheGenerations {
   private seq = 0;
   private epoch = 0;
   /**
-   * `s:<id>`, `u:<user>`, `g:<group>` → seq of its latest invalidation, kept in seq
+   * Session id, user id, group id → seq of its latest invalidation, one map per kind
+   * (no key built per stamp or check: every update stamps and checks), each kept in seq
    * order (a re-stamped key moves to the end), so pruning stops at the first stamp
    * still needed.
    */
-  private readonly stamps = new Map<string, number>();
+  private readonly sessionStamps = new Map<string, number>();
+  private readonly userStamps = new Map<string, number>();
+  private readonly groupStamps = new Map<string, number>();
   /** Tickets of operations in flight, in the order they began (so by seq): the first is the oldest. */
   private readonly inFlight = new Set<CacheTicket>();
 
@@ -48,23 +51,32 @@ export class CacheGenerations {
   /** Ends an operation started with {@link begin} (whether or not it offered anything). */
   end(ticket: CacheTicket): void {
     this.inFlight.delete(ticket);
-    if (this.inFlight.size === 0) this.stamps.clear();
-    else this.pruneStamps();
+    if (this.inFlight.size === 0) {
+      // (Only when there is something to clear: clear() allocates a new table.)
+      if (this.sessionStamps.size > 0) this.sessionStamps.clear();
+      if (this.userStamps.size > 0) this.userStamps.clear();
+      if (this.groupStamps.size > 0) this.groupStamps.clear();
+    } else {
+      const oldest = this.inFlight.values().next().value?.seq ?? Infinity;
+      prune(this.sessionStamps, oldest);
+      prune(this.userStamps, oldest);
+      prune(this.groupStamps, oldest);
+    }
   }
 
   /** Records an invalidation of one session. */
   stampSession(id: string): void {
-    this.stamp(`s:${id}`);
+    this.stamp(this.sessionStamps, id);
   }
 
   /** Records an invalidation of every session of a user. */
   stampUser(userId: string): void {
-    this.stamp(`u:${userId}`);
+    this.stamp(this.userStamps, userId);
   }
 
   /** Records an invalidation of every session of a group. */
   stampGroup(groupId: string): void {
-    this.stamp(`g:${groupId}`);
+    this.stamp(this.groupStamps, groupId);
   }
 
   /** Makes every ticket taken so far stale, whatever it covers. */
@@ -77,32 +89,31 @@ export class CacheGenerations {
     if (ticket.epoch !== this.epoch) return true;
     if (ticket.seq === this.seq) return false;
     return (
-      (this.stamps.get(`s:${keys.id}`) ?? 0) > ticket.seq ||
-      (this.stamps.get(`u:${keys.userId}`) ?? 0) > ticket.seq ||
-      (keys.groupId !== null && (this.stamps.get(`g:${keys.groupId}`) ?? 0) > ticket.seq)
+      (this.sessionStamps.get(keys.id) ?? 0) > ticket.seq ||
+      (this.userStamps.get(keys.userId) ?? 0) > ticket.seq ||
+      (keys.groupId !== null && (this.groupStamps.get(keys.groupId) ?? 0) > ticket.seq)
     );
   }
 
   /** Number of stamps kept (tests and diagnostics: it returns to 0 when nothing is in flight). */
   get stampCount(): number {
-    return this.stamps.size;
+    return this.sessionStamps.size + this.userStamps.size + this.groupStamps.size;
   }
 
-  private stamp(key: string): void {
-    this.stamps.delete(key); // re-inserted at the end: the map stays in seq order
-    this.stamps.set(key, ++this.seq);
+  private stamp(stamps: Map<string, number>, key: string): void {
+    stamps.delete(key); // re-inserted at the end: the map stays in seq order
+    stamps.set(key, ++this.seq);
   }
+}
 
-  /**
-   * Drops the stamps no ticket in flight can be older than. Both collections are in
-   * seq order, so this visits only what it removes plus one: O(1) amortised per stamp,
-   * however long the oldest ticket stays open.
-   */
-  private pruneStamps(): void {
-    const oldest = this.inFlight.values().next().value?.seq ?? Infinity;
-    for (const [key, seq] of this.stamps) {
-      if (seq > oldest) break;
-      this.stamps.delete(key);
-    }
+/**
+ * Drops the stamps no ticket in flight can be older than (`oldest`: the oldest ticket's
+ * seq). Stamps and tickets are both in seq order, so this visits only what it removes
+ * plus one: O(1) amortised per stamp, however long the oldest ticket stays open.
+ */
+function prune(stamps: Map<string, number>, oldest: number): void {
+  for (const [key, seq] of stamps) {
+    if (seq > oldest) break;
+    stamps.delete(key);
   }
 }
