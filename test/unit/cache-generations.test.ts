@@ -94,6 +94,22 @@ describe('CacheGenerations', () => {
     g.end(young);
   });
 
+  it('keeps no stamps made while no ticket is in flight (a node that only hears invalidations)', () => {
+    const g = new CacheGenerations();
+    // No operation in flight: no ticket can be older than these, so none of them is needed.
+    for (let i = 0; i < 1000; i++) {
+      g.stampSession(`s${i}`);
+      g.stampUser(`u${i}`);
+      g.stampGroup(`g${i}`);
+    }
+    assert.equal(g.stampCount, 0);
+    const t = g.begin();
+    assert.equal(g.isStale(keys, t), false, 'a ticket taken afterwards is not stale');
+    g.stampUser('u1');
+    assert.equal(g.isStale(keys, t), true, 'a stamp after it still counts');
+    g.end(t);
+  });
+
   it('keeps no stamps once the last ticket in flight has ended', () => {
     const g = new CacheGenerations();
     const t = g.begin();
