@@ -101,6 +101,10 @@ export class CacheGenerations {
   }
 
   private stamp(stamps: Map<string, number>, key: string): void {
+    // With nothing in flight no ticket can be older than this stamp, and tickets taken
+    // later begin at or after it: keeping it would only grow the map on a node that
+    // hears invalidations without reading (end() clears only when a ticket ends).
+    if (this.inFlight.size === 0) return;
     stamps.delete(key); // re-inserted at the end: the map stays in seq order
     stamps.set(key, ++this.seq);
   }
