@@ -16,7 +16,7 @@ import type { SessionDatabase } from '../../lib/store/session.database.js';
 import { SessionSync } from '../../lib/sync/session-sync.service.js';
 import { LastAccessWriter } from '../../lib/workers/last-access.writer.js';
 import { useTestDatabase } from '../support/database.js';
-import { startOwnServer, type OwnServer } from '../support/embedded-server.js';
+import { useOwnServer } from '../support/embedded-server.js';
 import { assertNoOpenHandles } from '../support/handles.js';
 import { lockRow } from '../support/lock-rows.js';
 import { nextStatus, startNode, type TestNode } from '../support/nodes.js';
@@ -209,13 +209,7 @@ describe('integrity under outages and hostile input', () => {
     });
 
     describe('commits whose outcome the client cannot know (connection lost while COMMIT waits)', () => {
-      let server: OwnServer;
-      before(async () => {
-        server = await startOwnServer();
-      });
-      after(async () => {
-        await server?.stop();
-      });
+      const server = useOwnServer();
 
       const admin = <R extends pg.QueryResultRow>(text: string, values?: unknown[]): Promise<R[]> => server.query<R>(text, values);
 

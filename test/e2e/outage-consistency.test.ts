@@ -4,12 +4,12 @@
 // no node reads a version older than an acknowledged write once it heard of a later
 // commit, and no acknowledged increment is lost.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { filter, firstValueFrom, merge, map, timeout } from 'rxjs';
 import { CommitOutcomeUnknownError, SessionConflictError, SessionNotFoundError, SessionNotifications } from '../../lib/index.js';
 import { SessionStore } from '../../lib/store/session.store.js';
 import { SessionSync } from '../../lib/sync/session-sync.service.js';
-import { startOwnServer, type OwnServer } from '../support/embedded-server.js';
+import { useOwnServer } from '../support/embedded-server.js';
 import { assertNoOpenHandles } from '../support/handles.js';
 import { nextStatus, startNode, type TestNode } from '../support/nodes.js';
 import { waitFor } from '../support/wait.js';
@@ -122,16 +122,8 @@ async function caughtUp(node: TestNode, markerUser: string, marker: () => Promis
 }
 
 describe('consistency through listener kills and a server restart (3 nodes)', () => {
-  let server: OwnServer;
-
-  before(async () => {
-    server = await startOwnServer();
-  });
-
-  after(async () => {
-    await server?.stop();
-    await assertNoOpenHandles();
-  });
+  const server = useOwnServer();
+  after(() => assertNoOpenHandles());
 
   it('no lost increment, no read of a heard-of delete, no read older than a heard-of acknowledged write', async () => {
     // The listeners log in with a role of their own, so a gap can be held open.

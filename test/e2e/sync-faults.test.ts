@@ -4,7 +4,7 @@ import pg from 'pg';
 import { SessionConflictError, type Session } from '../../lib/index.js';
 import { SessionSync } from '../../lib/sync/session-sync.service.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { startOwnServer, type OwnServer } from '../support/embedded-server.js';
+import { useOwnServer } from '../support/embedded-server.js';
 import { assertNoOpenHandles } from '../support/handles.js';
 import { nextChange, nextStatus, startNode, type TestNode } from '../support/nodes.js';
 import { waitFor } from '../support/wait.js';
@@ -224,16 +224,8 @@ describe('faults: dropped LISTEN connections, stress, malformed notifications', 
 });
 
 describe('faults: PostgreSQL stopped and restarted under load', () => {
-  let server: OwnServer;
-
-  before(async () => {
-    server = await startOwnServer();
-  });
-
-  after(async () => {
-    await server?.stop();
-    await assertNoOpenHandles();
-  });
+  const server = useOwnServer();
+  after(() => assertNoOpenHandles());
 
   it('operations fail during the outage, every node recovers by itself, no acknowledged write is lost, no stale read after', async () => {
     const nodes = await Promise.all([startNode(server.url, { reconnectInterval: 100 }), startNode(server.url, { reconnectInterval: 100 })]);

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { after, before } from 'node:test';
 import pg from 'pg';
 
 /** A PostgreSQL server of a test's own, which the test may stop and start again. */
@@ -31,5 +32,31 @@ export async function startOwnServer(): Promise<OwnServer> {
         await client.end();
       }
     },
+  };
+}
+
+/**
+ * A server of the suite's own: started in a `before` hook, stopped in an `after` hook
+ * (register any handle check after this call, so it runs once the server is down). Use
+ * it inside tests and hooks only.
+ */
+export function useOwnServer(): OwnServer {
+  let server: OwnServer | undefined;
+  before(async () => {
+    server = await startOwnServer();
+  });
+  after(async () => {
+    await server?.stop();
+  });
+  const current = (): OwnServer => {
+    if (!server) throw new Error('The server is started in a before hook; use it inside tests and hooks.');
+    return server;
+  };
+  return {
+    get url() { return current().url; },
+    pause: () => current().pause(),
+    start: () => current().start(),
+    stop: () => current().stop(),
+    query: (text, values) => current().query(text, values),
   };
 }
