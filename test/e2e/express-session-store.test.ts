@@ -8,6 +8,7 @@ import { SessionNotifications } from '../../lib/index.js';
 import { ExpressSessionStore, FRAMEWORK_STORE_GROUP_ID, frameworkRowId } from '../../lib/express-session.js';
 import { useTestDatabase } from '../support/database.js';
 import { startExpressStoreNode, type ExpressStoreNode } from '../support/framework-apps.js';
+import { frameworkStoreScenarios } from '../support/framework-store-scenarios.js';
 import { heardChange } from '../support/http-apps.js';
 import { HttpClient } from '../support/http-client.js';
 import { countStatements, countUndisturbed } from '../support/pool-statements.js';
@@ -81,15 +82,6 @@ describe('ExpressSessionStore with express-session and Passport, two nodes', () 
     for (const c of clients) assert.equal((await c.get('/me')).body.user, null);
   });
 
-  it('maxSessions applies once a session belongs to a user', async () => {
-    const clients = [new HttpClient(a.url), new HttpClient(b.url), new HttpClient(a.url)];
-    for (const c of clients) assert.equal((await c.post('/login', { username: 'bob', password: 'secret' })).status, 201);
-    const listed = await a.sessions.listUserSessions('u-bob');
-    assert.deepEqual(new Set(listed.map((s) => s.id)), new Set([frameworkRowId(sidOf(clients[1]!)), frameworkRowId(sidOf(clients[2]!))]));
-    assert.equal((await clients[0]!.get('/me')).body.user, null, 'the least recently used login was evicted');
-    await a.sessions.deleteAllUserSessions('u-bob');
-  });
-
   it('an app that sets the user without regenerating: the session becomes the user\'s, atomically', async () => {
     const client = new HttpClient(a.url);
     await client.get('/me');
@@ -116,47 +108,8 @@ describe('ExpressSessionStore with express-session and Passport, two nodes', () 
     assert.notEqual(after.body.sid, undefined);
   });
 
-  it('20 concurrent requests each setting a different key of one session: all 20 are stored', async () => {
-    const client = new HttpClient(a.url);
-    await client.post('/login', { username: 'alice', password: 'secret' });
-    a.barrier.waiting = 0;
-    a.barrier.target = 20;
-    try {
-      const keys = Array.from({ length: 20 }, (_, i) => `k${i}`);
-      await Promise.all(keys.map((k) => client.post(`/keys/${k}`)));
-      const data = (await client.on(b.url).get('/data')).body as Record<string, unknown>;
-      for (const k of keys) assert.equal(data[k], `value-${k}`, `key ${k} kept`);
-      assert.deepEqual(data.passport, { user: 'u-alice' });
-    } finally {
-      a.barrier.target = 0;
-    }
-  });
-
-  it('a cookie whose maxAge ran out: the session is gone on both nodes', async () => {
-    const client = new HttpClient(a.url);
-    await client.get('/me');
-    const sid = sidOf(client);
-    await client.post('/short/400');
-    const [row] = await db.query<{ expires_at: Date }>(`SELECT expires_at FROM sessions WHERE id = $1`, [frameworkRowId(sid)]);
-    assert.ok(row);
-    await waitUntilPast(row.expires_at);
-    for (const node of [a, b]) {
-      const seen = await client.on(node.url).get('/peek', { cookie: client.jar.header() ?? null });
-      assert.notEqual(seen.body.sid, sid, 'a new session was generated');
-    }
-  });
-
-  it('destroyed session is gone on the other node', async () => {
-    const client = new HttpClient(a.url);
-    await client.get('/me');
-    const sid = sidOf(client);
-    await client.on(b.url).get('/me');
-    const heard = heardChange(b.app, SessionNotifications, (c) => c.type === 'sessions' && c.ids.includes(frameworkRowId(sid)));
-    await client.post('/destroy');
-    await heard;
-    const seen = await client.on(b.url).get('/peek', { cookie: client.jar.header() ?? null });
-    assert.notEqual(seen.body.sid, sid);
-  });
+  // maxSessions, 20 concurrent writers, an expired cookie, destroy: the same for every framework store.
+  frameworkStoreScenarios({ db, nodes: () => [a, b], sidOf, readRoute: '/me', passportOf: (user) => ({ user }) });
 
   it('length, all and clear cover the framework sessions of this deployment, on both nodes', async () => {
     const service = await a.sessions.createSession('not-framework', { x: { value: 1 } });

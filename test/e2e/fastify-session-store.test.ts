@@ -5,6 +5,7 @@ import { SessionNotifications } from '../../lib/index.js';
 import { FRAMEWORK_STORE_GROUP_ID, frameworkRowId } from '../../lib/fastify-session.js';
 import { useTestDatabase } from '../support/database.js';
 import { startFastifyStoreNode, type FastifyStoreNode } from '../support/fastify-store-app.js';
+import { frameworkStoreScenarios } from '../support/framework-store-scenarios.js';
 import { heardChange } from '../support/http-apps.js';
 import { HttpClient } from '../support/http-client.js';
 import { countStatements, countUndisturbed } from '../support/pool-statements.js';
@@ -57,15 +58,6 @@ describe('FastifySessionStore with @fastify/session and @fastify/passport, two n
     assert.equal((await client.on(b.url).get('/me')).body.user, null);
   });
 
-  it('maxSessions applies once a session belongs to a user', async () => {
-    const clients = [new HttpClient(a.url), new HttpClient(b.url), new HttpClient(a.url)];
-    for (const c of clients) assert.equal((await c.post('/login', { username: 'bob', password: 'secret' })).status, 201);
-    const listed = await a.sessions.listUserSessions('u-bob');
-    assert.deepEqual(new Set(listed.map((s) => s.id)), new Set([frameworkRowId(sidOf(clients[1]!)), frameworkRowId(sidOf(clients[2]!))]));
-    assert.equal((await clients[0]!.get('/peek')).body.user, null);
-    await a.sessions.deleteAllUserSessions('u-bob');
-  });
-
   it('revoke-all on node B: node A answers as anonymous as soon as it heard it', async () => {
     const client = new HttpClient(a.url);
     await client.post('/login', { username: 'alice', password: 'secret' });
@@ -77,22 +69,8 @@ describe('FastifySessionStore with @fastify/session and @fastify/passport, two n
     assert.equal((await client.get('/peek')).body.user, null);
   });
 
-  it('20 concurrent requests each setting a different key of one session: all 20 are stored', async () => {
-    const client = new HttpClient(a.url);
-    await client.post('/login', { username: 'alice', password: 'secret' });
-    a.barrier.waiting = 0;
-    a.barrier.target = 20;
-    try {
-      const keys = Array.from({ length: 20 }, (_, i) => `k${i}`);
-      await Promise.all(keys.map((k) => client.post(`/keys/${k}`)));
-      const data = (await client.on(b.url).get('/data')).body as Record<string, unknown>;
-      for (const k of keys) assert.equal(data[k], `value-${k}`, `key ${k} kept`);
-      assert.equal(data.passport, 'u-alice');
-      assert.equal(data.__pgSessionBase, undefined, 'the store\'s bookkeeping never serializes');
-    } finally {
-      a.barrier.target = 0;
-    }
-  });
+  // maxSessions, 20 concurrent writers, an expired cookie, destroy: the same for every framework store.
+  frameworkStoreScenarios({ db, nodes: () => [a, b], sidOf, readRoute: '/peek', passportOf: (user) => user });
 
   it('rolling (a set on every request whose only change is the cookie expiry): zero statements until the flush', async () => {
     const client = new HttpClient(a.url);
@@ -113,31 +91,6 @@ describe('FastifySessionStore with @fastify/session and @fastify/passport, two n
     assert.ok(flush.statements >= 1, 'the flush writes');
     const [after] = await db.query<{ last_accessed: Date }>(`SELECT last_accessed FROM sessions WHERE id = $1`, [rowId]);
     assert.ok(after!.last_accessed > before!.last_accessed);
-  });
-
-  it('a cookie whose maxAge ran out: the session is gone on both nodes', async () => {
-    const client = new HttpClient(a.url);
-    await client.get('/me');
-    const sid = sidOf(client);
-    await client.post('/short/400');
-    const [row] = await db.query<{ expires_at: Date }>(`SELECT expires_at FROM sessions WHERE id = $1`, [frameworkRowId(sid)]);
-    assert.ok(row);
-    await waitUntilPast(row.expires_at);
-    for (const node of [b, a]) {
-      const seen = await client.on(node.url).get('/peek', { cookie: client.jar.header() ?? null });
-      assert.notEqual(seen.body.sid, sid);
-    }
-  });
-
-  it('destroyed session is gone on the other node', async () => {
-    const client = new HttpClient(a.url);
-    await client.get('/me');
-    const sid = sidOf(client);
-    await client.on(b.url).get('/peek');
-    const heard = heardChange(b.app, SessionNotifications, (c) => c.type === 'sessions' && c.ids.includes(frameworkRowId(sid)));
-    await client.post('/destroy');
-    await heard;
-    assert.notEqual((await client.on(b.url).get('/peek')).body.sid, sid);
   });
 
   it('length, all and clear, on both nodes', async () => {
