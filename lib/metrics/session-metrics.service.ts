@@ -157,9 +157,10 @@ export class SessionMetrics implements OnModuleInit, OnApplicationShutdown {
         return;
       }
       const counts = new Map<UpdateOutcome, number>();
-      for (const o of outcomes) {
-        const k = outcomeOf(o as BatchOutcome<UpdateResult>);
-        counts.set(k, (counts.get(k) ?? 0) + 1);
+      for (const o of outcomes as ReadonlyArray<BatchOutcome<UpdateResult>>) {
+        // Not applied in its batch and run again on its own: counted once it is known how it ended.
+        if (o.ok && o.later) void o.later.then((final) => updates.add(1, withOutcome[outcomeOf(final)]));
+        else counts.set(outcomeOf(o), (counts.get(outcomeOf(o)) ?? 0) + 1);
       }
       for (const [k, count] of counts) updates.add(count, withOutcome[k]);
     };

@@ -19,13 +19,18 @@ export type BatchUpdateShape = SingleUpdateShape;
  * the one the caller read (of the same session: not one created again under its id,
  * whose versions restart) or, failing that, the one in the snapshot (a sub-select,
  * evaluated only then). A re-created session counts as changed by someone else: an
- * update with checks conflicts, one without returns the database's state. Every
+ * update with checks is not applied, one without returns the database's state. Every
  * attribute write also bumps that version, so where it applied, the snapshot held the
- * latest attributes and the checks were exact; where a commit landed between the
- * snapshot and the lock, nothing is written for that update and the caller runs it
- * again. The attribute writes join the `UPDATE`'s result, so they happen only where it
- * applied, under its row lock. The caller sorts the updates by id, so concurrent
- * batches lock rows in one order.
+ * latest attributes and the checks were exact. The attribute writes join the `UPDATE`'s
+ * result, so they happen only where it applied, under its row lock. The caller sorts
+ * the updates by id, so concurrent batches lock rows in one order.
+ *
+ * Only applied updates are reported. One that was not (a check failed, the session is
+ * gone or expired, or a commit landed between the snapshot and the lock) is run again
+ * on its own by the caller, in the single-update statement, which tells these apart
+ * and sends the notification for a failed check. So the batch statement carries no
+ * failure reporting: it is the common case's cost, and a conflict pays one more round
+ * trip.
  *
  * Every attribute written gets the session's new version: it is higher than any version
  * the attribute had (each was at most the session version of its write), so versions
@@ -35,34 +40,32 @@ export type BatchUpdateShape = SingleUpdateShape;
  * One result row, whatever the batch size (rows cost more to send and parse than json):
  * `updated_at` (ms, the same for all); `ok`: three arrays over the applied updates, their
  * `i`, new version, and `last_accessed` in ms, or null where it is the access the caller
- * sent, uncapped (the common case: no conversion to ms per row); `failed` `[i, version in the snapshot or null when the session is gone or
- * expired, first conflicting key or null, created_at ms in the snapshot]` per update not
- * applied; `changed` `[i, session]` per applied update whose session someone else
- * changed since its caller read it (the columns and the attributes it did not write;
- * else the caller applies its own changes to what it read). A session expired by either
- * rule (the node's access counted, capped at the database clock) is not found.
+ * sent, uncapped (the common case: no conversion to ms per row); `changed`
+ * `[i, session]` per applied update whose session someone else changed since its caller
+ * read it (the columns and the attributes it did not write; else the caller applies its
+ * own changes to what it read). A session expired by either rule (the node's access
+ * counted, capped at the database clock) is not updated.
  *
  * Per update (arrays, one element per update): $1 id, $2 check version, $3 version read,
  * $4 group changed, $5 group id, $6 new expires_at ms (null: keep), $7 include_inactivity
- * (null: keep), $8 notify on success, $9 notify on a failed check. Per attribute
- * (flattened, with the 1-based update index): $10-$13 set (index, key, value, expiry
- * ms), $14-$16 checked (index, key, version read; 0 = absent), $17-$18 deleted (index,
- * key). $19 channel, $20 sender node id. Per update again: $21 the latest access the
- * node knows of (ms, or null), $23 `created_at` of the session the caller read (ms),
- * $24 whether it checks attribute versions. $22 the idle limit (ms). Every shape takes
- * the same values; the one without checks needs $14-$16 empty, the one without
- * deletes $17-$18 (the store picks the shape from them).
+ * (null: keep), $8 notify on success, $9 notify on a failed check (unused here: see
+ * above). Per attribute (flattened, with the 1-based update index): $10-$13 set (index,
+ * key, value, expiry ms), $14-$16 checked (index, key, version read; 0 = absent),
+ * $17-$18 deleted (index, key). $19 channel, $20 sender node id. Per update again: $21
+ * the latest access the node knows of (ms, or null), $23 `created_at` of the session the
+ * caller read (ms), $24 whether it checks attribute versions. $22 the idle limit (ms).
+ * Every shape takes the same values; the one without checks needs $14-$16 empty, the
+ * one without deletes $17-$18 (the store picks the shape from them).
  */
 function batchUpdate(t: TableNames, shape: BatchUpdateShape): Statement {
   const suffix = `${shape.checks ? '_chk' : ''}${shape.deletes ? '_del' : ''}`;
   const chk = shape.checks
     ? `chk AS (
-               SELECT c.i, min(c.key) AS key
+               SELECT DISTINCT c.i
                  FROM unnest($14::int[], $15::text[], $16::int[]) AS c(i, key, ver)
                  JOIN u ON u.i = c.i
                  LEFT JOIN ${t.attributes} a ON a.session_id = u.id AND a.key = c.key AND ${live('a')}
                 WHERE coalesce(a.version, 0) <> c.ver
-                GROUP BY c.i
              ), `
     : '';
   const del = shape.deletes
@@ -71,7 +74,7 @@ function batchUpdate(t: TableNames, shape: BatchUpdateShape): Statement {
                 WHERE s.i = d.i AND a.session_id = s.id AND a.key = d.key
              )`
     : '';
-  const notDeleted = shape.deletes ? 'AND NOT EXISTS (SELECT 1 FROM unnest($17::int[], $18::text[]) AS d(i, key) WHERE d.i = s.i AND d.key = a.key)' : '';
+  const notDeleted = shape.deletes ? 'AND NOT EXISTS (SELECT 1 FROM unnest($17::int[], $18::text[]) AS d(i, key) WHERE d.i = u.i AND d.key = a.key)' : '';
   // Parameters a shape does not use are still typed, so every shape takes the same values.
   const unused = `${shape.checks ? '' : ', cardinality($14::int[]) + cardinality($15::text[]) + cardinality($16::int[]) AS no_checks'}${
     shape.deletes ? '' : ', cardinality($17::int[]) + cardinality($18::text[]) AS no_deletes'}`;
@@ -93,11 +96,17 @@ function batchUpdate(t: TableNames, shape: BatchUpdateShape): Statement {
                   AND ((x.version = u.expected AND ${sameSession('x', 'u.created_from')}) OR x.version = (SELECT y.version FROM ${t.sessions} y WHERE y.id = u.id))
                   AND (NOT u.check_version OR (x.version = u.expected AND ${sameSession('x', 'u.created_from')}))
                   ${shape.checks ? `AND (NOT u.checks OR ${sameSession('x', 'u.created_from')}) AND NOT EXISTS (SELECT 1 FROM chk WHERE chk.i = u.i)` : ''}
-               RETURNING x.*, u.i AS i, u.notify_ok,
-                         x.version - 1 <> u.expected OR NOT ${sameSession('x', 'u.created_from')} AS changed,
+               RETURNING x.id, x.version, u.i AS i, u.notify_ok,
                          -- null when it is the caller's own access (the usual case): no ms() to compute. Compared
                          -- with that access as sent, not as capped: capped at now(), it is not what the caller has.
-                         CASE WHEN x.last_accessed = ${ts('u.access')} THEN NULL ELSE ${ms('x.last_accessed')} END AS accessed
+                         CASE WHEN x.last_accessed = ${ts('u.access')} THEN NULL ELSE ${ms('x.last_accessed')} END AS accessed,
+                         -- The snapshot's attributes are the latest here: the row applied at the snapshot's version.
+                         CASE WHEN x.version - 1 <> u.expected OR NOT ${sameSession('x', 'u.created_from')} THEN
+                           ${changedSession('x', `SELECT a.key, a.value, a.expires_at, a.version FROM ${t.attributes} a
+                                                   WHERE a.session_id = x.id AND ${live('a')}
+                                                     AND NOT EXISTS (SELECT 1 FROM unnest($10::int[], $11::text[]) AS w(i, key) WHERE w.i = u.i AND w.key = a.key)
+                                                     ${notDeleted}`)}
+                         END AS changed
              ), up AS (
                INSERT INTO ${t.attributes} AS a (session_id, key, value, expires_at, version)
                SELECT s.id, v.key, v.value, ${ts('v.exp')}, s.version
@@ -105,30 +114,16 @@ function batchUpdate(t: TableNames, shape: BatchUpdateShape): Statement {
                  JOIN s ON s.i = v.i
                ON CONFLICT (session_id, key) DO UPDATE
                  SET value = EXCLUDED.value, expires_at = EXCLUDED.expires_at, version = EXCLUDED.version
-             )${del}, notified AS (
-               SELECT s.id FROM s WHERE s.notify_ok
-               UNION ALL
-               SELECT u.id FROM u
-                WHERE u.notify_fail AND NOT EXISTS (SELECT 1 FROM s WHERE s.i = u.i)
-                  AND EXISTS (SELECT 1 FROM ${t.sessions} y WHERE y.id = u.id AND ${sessionAlive('y', 'u.access', '$22')})
-             ), n AS (
-               -- One payload: a batch has at most 64 updates (MAX_UPDATE_BATCH in session.store.ts), ~2.6 kB of ids.
-               SELECT pg_notify($19::text, json_build_object('n', $20::text, 't', 's', 'i', json_agg(id))::text) FROM notified HAVING count(*) > 0
-             )
+             )${del}
+             -- One aggregate row (also when nothing applied). One payload: a batch has at most 64
+             -- updates (MAX_UPDATE_BATCH in session.store.ts), ~2.6 kB of ids.
              SELECT ${ms('now()')} AS updated_at,
-                    (SELECT json_build_array(json_agg(s.i), json_agg(s.version), json_agg(s.accessed)) FROM s) AS ok,
-                    CASE WHEN (SELECT count(*) FROM s) < cardinality($1::uuid[]) THEN
-                      (SELECT json_agg(json_build_array(u.i, y.version, ${shape.checks ? 'chk.key' : 'NULL::text'}, ${ms('y.created_at')}))
-                         FROM u ${shape.checks ? 'LEFT JOIN chk ON chk.i = u.i' : ''}
-                         LEFT JOIN ${t.sessions} y ON y.id = u.id AND ${sessionAlive('y', 'u.access', '$22')}
-                        WHERE NOT EXISTS (SELECT 1 FROM s WHERE s.i = u.i))
-                    END AS failed,
-                    (SELECT json_agg(json_build_array(s.i, ${changedSession('s', `SELECT a.key, a.value, a.expires_at, a.version FROM ${t.attributes} a
-                                              WHERE a.session_id = s.id AND ${live('a')}
-                                                AND NOT EXISTS (SELECT 1 FROM unnest($10::int[], $11::text[]) AS w(i, key) WHERE w.i = s.i AND w.key = a.key)
-                                                ${notDeleted}`)}))
-                       FROM s WHERE s.changed) AS changed,
-                    (SELECT count(*) FROM n)::int AS notified${unused}`,
+                    json_build_array(json_agg(s.i), json_agg(s.version), json_agg(s.accessed)) AS ok,
+                    json_agg(json_build_array(s.i, s.changed)) FILTER (WHERE s.changed IS NOT NULL) AS changed,
+                    CASE WHEN bool_or(s.notify_ok) THEN
+                      pg_notify($19::text, json_build_object('n', $20::text, 't', 's', 'i', json_agg(s.id) FILTER (WHERE s.notify_ok))::text)
+                    END AS notified${unused}
+               FROM s`,
   };
 }
 

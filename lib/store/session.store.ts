@@ -7,7 +7,7 @@ import { sessionStatements, type SessionStatements } from './session.statements.
 import { singleUpdateStatements, type SingleUpdateShape } from './single-update.statements.js';
 import { batchUpdateStatements, type BatchUpdateShape } from './batch-update.statements.js';
 import { isStatementError } from './commit-outcome.js';
-import { booleanArray, numberArray, textArray } from './array-literal.js';
+import { booleanArray, numberArray, textArray, uuidArray } from './array-literal.js';
 import { frameworkSessionStatements, type FrameworkSessionStatements } from './framework-session.statements.js';
 import { WriteBatcher, type BatchOutcome } from './write.batcher.js';
 
@@ -85,7 +85,6 @@ interface UpdateBatchRow {
   updated_at: number;
   /** Per applied update: its position, new version, and `last_accessed` ms (null: the access the update sent). */
   ok: [i: number[] | null, version: number[] | null, accessed: Array<number | null> | null];
-  failed: Array<[i: number, snapshotVersion: number | null, conflictKey: string | null, snapshotCreated: number | null]> | null;
   changed: Array<[i: number, session: ChangedSession]> | null;
 }
 
@@ -93,6 +92,8 @@ interface UpdateBatchRow {
 const UPDATE_BATCHES_IN_FLIGHT = 2;
 /** Largest batch: its notification ids fit in the one payload the batch statement sends (64 ids: ~2.6 kB of 8000). */
 const MAX_UPDATE_BATCH = 64;
+/** The batch's report of an update it did not apply. */
+const NOT_APPLIED: BatchOutcome<UpdateResult> = Object.freeze({ ok: true, value: Object.freeze({ kind: 'retry' }) });
 /** An update whose snapshot turned out stale is re-run; this bounds pathological contention. */
 const MAX_STALE_RETRIES = 100;
 /** PostgreSQL's "deadlock detected": the statement was rolled back whole and can run again. */
@@ -157,9 +158,9 @@ export class SessionStore {
 
   /**
    * Runs one update, coalesced with concurrent updates of other sessions into one
-   * statement (see `batch-update.statements.ts`). Inside `tx` it runs
-   * alone, in that transaction. A stale snapshot is re-run here;
-   * in `tx` the caller runs it again on `'retry'`.
+   * statement (see `batch-update.statements.ts`). Inside `tx` it runs alone, in that
+   * transaction. An update its batch did not apply is re-run here on its own, until its
+   * snapshot was current; in `tx` the caller runs it again on `'retry'`.
    */
   update(cmd: UpdateCommand, tx?: Transaction): Promise<UpdateResult> {
     if (tx) return this.runSingle(cmd, tx);
@@ -175,9 +176,9 @@ export class SessionStore {
    */
   private async updateBatch(commands: UpdateCommand[]): Promise<Array<BatchOutcome<UpdateResult>>> {
     const outcomes = await this.writeBatch(commands);
-    // A stale snapshot is run again outside the batch's slot, while the batcher still
-    // holds the command's key: re-queued by its caller, it could be overtaken by a later
-    // update of that session.
+    // An update the batch did not apply is run again on its own, outside the batch's slot,
+    // while the batcher still holds the command's key: re-queued by its caller, it could be
+    // overtaken by a later update of that session.
     for (let i = 0; i < outcomes.length; i++) {
       const outcome = outcomes[i]!;
       if (outcome.ok && outcome.value.kind === 'retry') outcomes[i] = { ...outcome, later: settle(this.untilNotStale(commands[i]!)) };
@@ -185,7 +186,10 @@ export class SessionStore {
     return outcomes;
   }
 
-  /** Runs the single-update statement until its snapshot was current (bounded: pathological contention). */
+  /**
+   * Runs the single-update statement until its snapshot was current (bounded: pathological
+   * contention). It also tells a failed check or a missing session from a stale snapshot.
+   */
   private async untilNotStale(cmd: UpdateCommand): Promise<UpdateResult> {
     let result: UpdateResult = { kind: 'retry' };
     for (let attempt = 0; result.kind === 'retry' && attempt < MAX_STALE_RETRIES; attempt++) result = await this.runSingle(cmd);
@@ -233,11 +237,9 @@ export class SessionStore {
       }
       decode(i, { snap_version: null, snap_created: null, conflict_key: null, version, updated_at: row.updated_at, last_accessed: lastAccessed, changed: changed.get(i) ?? null });
     }
-    for (const [i, snapshotVersion, conflictKey, snapshotCreated] of row.failed ?? []) {
-      decode(i, { snap_version: snapshotVersion, snap_created: snapshotCreated, conflict_key: conflictKey, version: null, updated_at: null, last_accessed: null, changed: null });
-    }
-    // (An Error per command up front would cost a stack capture each on every batch.)
-    return Array.from(outcomes, (outcome) => outcome ?? { ok: false, error: new Error('nestjs-pg-session: the batch update returned no result for this update.') });
+    // Not applied (a failed check, gone, or a stale snapshot): run again on its own (see
+    // `updateBatch`), where the single-update statement says which.
+    return Array.from(outcomes, (outcome) => outcome ?? NOT_APPLIED);
   }
 
   /** One update in the single-update statement (in `tx` when given). */
@@ -512,7 +514,7 @@ function updateBatchParameters(commands: UpdateCommand[], channel: string, nodeI
   });
   // As literals: `pg`'s own array encoding made most of an update's garbage (see array-literal.ts).
   return [
-    textArray(ids), booleanArray(checkVersion), numberArray(expected), booleanArray(groupChanged), textArray(groupIds), numberArray(expires),
+    uuidArray(ids), booleanArray(checkVersion), numberArray(expected), booleanArray(groupChanged), textArray(groupIds), numberArray(expires),
     booleanArray(incl), booleanArray(notifyOk), booleanArray(notifyFail),
     numberArray(setIdx), textArray(setKeys), textArray(setValues), numberArray(setExp), numberArray(chkIdx), textArray(chkKeys), numberArray(chkVers),
     numberArray(delIdx), textArray(delKeys), channel, nodeId, numberArray(access), inactivity, numberArray(created), booleanArray(checks),

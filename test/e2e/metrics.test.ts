@@ -105,6 +105,29 @@ describe('metrics through the OpenTelemetry API', () => {
     const durations = points.get('nestjs_pg_session.update_batch.duration')![0]!.value as Histogram;
     assert.equal(durations.count, sizes.count);
     assert.equal(value(points, 'nestjs_pg_session.updates', { outcome: 'ok' }), 21);
+
+    // An update its batch does not apply (here it loses on its version) is run again on
+    // its own and counted once, by how it ended.
+    const six = await Promise.all(Array.from({ length: 6 }, (_, i) => a.sessions.createSession(`metrics-b${i}`, { n: { value: 0 } })));
+    const copies = await Promise.all(six.map((m) => a.sessions.getSession(m.id)));
+    const bump = await a.sessions.getSession(six[3]!.id);
+    bump.setAttribute('n', 1);
+    await a.sessions.updateSession(bump);
+    const before6 = (points.get('nestjs_pg_session.update_batch.size')![0]!.value as Histogram).sum ?? 0;
+    const results = await Promise.allSettled(
+      copies.map((m) => {
+        m.setAttribute('n', 2);
+        return a.sessions.updateSession(m, { checkVersion: true });
+      }),
+    );
+    assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+    points = await collect(reader);
+    const sizes6 = points.get('nestjs_pg_session.update_batch.size')![0]!.value as Histogram;
+    // The first of the six goes alone; the other five (the stale copy among them) wait and go together.
+    assert.equal((sizes6.sum ?? 0) - before6, 1 + 6, 'the bump and the six (the loser\'s second run is not a batch)');
+    assert.equal(value(points, 'nestjs_pg_session.updates', { outcome: 'ok' }), 21 + 1 + 5);
+    assert.equal(value(points, 'nestjs_pg_session.updates', { outcome: 'version_conflict' }), 2);
+    assert.equal(value(points, 'nestjs_pg_session.updates', { outcome: 'retry' }), 0);
   });
 
   it('last-access flushes, cleanup passes and locks acquired, held and lost move', async () => {
