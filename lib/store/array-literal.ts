@@ -30,6 +30,11 @@ export function textArray(values: ReadonlyArray<string | null>): string {
   return literal(values, quoted);
 }
 
+/** A `uuid[]` literal of canonical UUIDs (hex digits and dashes: nothing to quote). */
+export function uuidArray(ids: readonly string[]): string {
+  return `{${ids.join(',')}}`;
+}
+
 /** An `int[]` or `float8[]` literal; null elements stay SQL NULL. */
 export function numberArray(values: ReadonlyArray<number | null>): string {
   return literal(values, String);
@@ -37,10 +42,7 @@ export function numberArray(values: ReadonlyArray<number | null>): string {
 
 /** A `boolean[]` literal; null elements stay SQL NULL. */
 export function booleanArray(values: ReadonlyArray<boolean | null>): string {
-  let text = '{';
-  for (let i = 0; i < values.length; i++) {
-    const value = values[i];
-    text += (i === 0 ? '' : ',') + (value === null || value === undefined ? 'NULL' : value ? 't' : 'f');
-  }
-  return `${text}}`;
+  return literal(values, booleanText);
 }
+
+const booleanText = (value: boolean): string => (value ? 't' : 'f');
