@@ -189,8 +189,9 @@ describe('WriteBatcher (group commit)', () => {
         const done = () => commands.map((c) => ({ ok: true as const, value: c.n }));
         if (slow) {
           slow = false;
-          // The slow batch: it completes once it has taken at least 40 ms.
-          return new Promise((resolve) => setTimeout(() => resolve(done()), 40));
+          // The slow batch: it takes at least 40 ms (a 45 ms timer: timers may fire up to a
+          // millisecond early as performance.now() counts).
+          return new Promise((resolve) => setTimeout(() => resolve(done()), 45));
         }
         if (hold === undefined) return Promise.resolve(done());
         const sent = hold;
