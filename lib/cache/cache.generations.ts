@@ -56,11 +56,12 @@ export class CacheGenerations {
       if (this.sessionStamps.size > 0) this.sessionStamps.clear();
       if (this.userStamps.size > 0) this.userStamps.clear();
       if (this.groupStamps.size > 0) this.groupStamps.clear();
-    } else {
+    } else if (this.sessionStamps.size > 0 || this.userStamps.size > 0 || this.groupStamps.size > 0) {
       const oldest = this.inFlight.values().next().value?.seq ?? Infinity;
-      prune(this.sessionStamps, oldest);
-      prune(this.userStamps, oldest);
-      prune(this.groupStamps, oldest);
+      // (An empty map is skipped: iterating one still allocates an iterator, on every write.)
+      if (this.sessionStamps.size > 0) prune(this.sessionStamps, oldest);
+      if (this.userStamps.size > 0) prune(this.userStamps, oldest);
+      if (this.groupStamps.size > 0) prune(this.groupStamps, oldest);
     }
   }
 

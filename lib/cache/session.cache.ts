@@ -227,8 +227,9 @@ export class SessionCache {
       accessTick: tickOf(lastAccess),
       idleTicks: snapshot.includeInactivity ? ticksWithin(this.limits.inactivity) : NO_LIMIT_TICKS,
     });
-    addTo(this.byUser, snapshot.userId, snapshot.id);
-    if (snapshot.groupId !== null) addTo(this.byGroup, snapshot.groupId, snapshot.id);
+    // A session replacing its own entry is indexed already unless its user or group changed.
+    if (previous?.snapshot.userId !== snapshot.userId) addTo(this.byUser, snapshot.userId, snapshot.id);
+    if (snapshot.groupId !== null && previous?.snapshot.groupId !== snapshot.groupId) addTo(this.byGroup, snapshot.groupId, snapshot.id);
   }
 
   private unindex(snapshot: SessionSnapshot, id: string): void {

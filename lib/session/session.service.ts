@@ -185,39 +185,44 @@ export class SessionService implements OnModuleInit, BeforeApplicationShutdown {
     const cmd = this.updateCommand(view, options);
     for (let attempt = 0; ; attempt++) {
       const ticket = this.cache.begin();
+      let result: UpdateResult;
       try {
-        let result: UpdateResult;
-        try {
-          result = await this.store.update(cmd);
-        } catch (err) {
-          failedWrite(err, `update of session ${view.id}`, () => this.cache.invalidateSessions([view.id]));
-        }
-        switch (result.kind) {
-          case 'ok':
-            this.cache.commit(result.snapshot, ticket, Date.now());
-            return this.view(result.snapshot, false, Date.now());
-          case 'committed-unreadable':
-            this.cache.invalidateSessions([view.id]);
-            this.options.logger.warn(`Session ${logId(view.id)} was updated, but the returned row could not be read; reading it again: ${String(result.cause)}`);
-            return await this.load(view.id, { updateLastAccess: false });
-          case 'not-found':
-            this.cache.invalidateSessions([view.id]);
-            throw new SessionNotFoundError(view.id);
-          case 'version-conflict':
-            this.cache.invalidateSessions([view.id]);
-            throw new SessionConflictError(view.id);
-          case 'attribute-conflict':
-            this.cache.invalidateSessions([view.id]);
-            throw new SessionConflictError(view.id, result.key);
-          case 'retry':
-            if (attempt >= MAX_STALE_RETRIES) {
-              this.cache.invalidateSessions([view.id]);
-              throw new SessionConflictError(view.id);
-            }
-        }
-      } finally {
+        result = await this.store.update(cmd);
+      } catch (err) {
         this.cache.end(ticket);
+        failedWrite(err, `update of session ${view.id}`, () => this.cache.invalidateSessions([view.id]));
       }
+      if (result.kind === 'ok') {
+        const now = Date.now();
+        this.cache.commit(result.snapshot, ticket, now);
+        this.cache.end(ticket);
+        return this.view(result.snapshot, false, now);
+      }
+      this.cache.end(ticket);
+      if (result.kind !== 'retry' || attempt >= MAX_STALE_RETRIES) return this.notUpdated(view.id, result);
+    }
+  }
+
+  /**
+   * What `updateSession` answers when its write did not return the new state: the
+   * session read again (written, but its row unreadable), or the error. The session is
+   * dropped from this node's cache either way.
+   */
+  private async notUpdated(id: string, result: Exclude<UpdateResult, { kind: 'ok' }>): Promise<Session> {
+    this.cache.invalidateSessions([id]);
+    switch (result.kind) {
+      case 'committed-unreadable':
+        this.options.logger.warn(`Session ${logId(id)} was updated, but the returned row could not be read; reading it again: ${String(result.cause)}`);
+        return this.load(id, { updateLastAccess: false });
+      case 'not-found':
+        throw new SessionNotFoundError(id);
+      case 'version-conflict':
+        throw new SessionConflictError(id);
+      case 'attribute-conflict':
+        throw new SessionConflictError(id, result.key);
+      case 'retry':
+        // Still stale after every attempt (pathological contention).
+        throw new SessionConflictError(id);
     }
   }
 
@@ -546,17 +551,20 @@ export class SessionService implements OnModuleInit, BeforeApplicationShutdown {
     const expiresAt = options.expiresAt === undefined ? null : expiryMillis(options.expiresAt, 'expiresAt');
     const includeInactivity = options.includeInactivity ?? null;
     if (includeInactivity !== null && typeof includeInactivity !== 'boolean') throw new TypeError('includeInactivity must be a boolean.');
-    const now = Date.now();
-    const setKeys: string[] = [];
-    const setValues: string[] = [];
-    const setExpiries: Array<number | null> = [];
-    for (const [key, change] of view.pendingChanges()) {
-      setKeys.push(key);
-      setValues.push(change.json);
-      setExpiries.push(change.expiresAt);
+    const changes = view.pendingChanges();
+    const setKeys = new Array<string>(changes.size);
+    const setValues = new Array<string>(changes.size);
+    const setExpiries = new Array<number | null>(changes.size);
+    let k = 0;
+    for (const [key, change] of changes) {
+      setKeys[k] = key;
+      setValues[k] = change.json;
+      setExpiries[k++] = change.expiresAt;
     }
-    const deleteKeys = [...view.pendingDeletions()];
-    const checkedKeys = options.checkAttributeVersion === true ? [...setKeys, ...deleteKeys] : [];
+    // Shared empty lists where nothing is deleted or checked (the usual update): none is ever mutated.
+    const deletions = view.pendingDeletions();
+    const deleteKeys = deletions.size === 0 ? NONE : [...deletions];
+    const checkedKeys = options.checkAttributeVersion === true ? [...setKeys, ...deleteKeys] : NONE;
     const groupId = view.pendingGroupId();
     const notify = options.notify !== false && this.options.notifyOnUpdates;
     return {
@@ -564,7 +572,7 @@ export class SessionService implements OnModuleInit, BeforeApplicationShutdown {
       checkVersion: options.checkVersion === true,
       expectedVersion: view.version,
       checkedKeys,
-      checkedVersions: checkedKeys.map((key) => view.readVersion(key, now)),
+      checkedVersions: checkedKeys.length === 0 ? NO_VERSIONS : readVersions(view, checkedKeys),
       setKeys,
       setValues,
       setExpiries,
@@ -594,6 +602,15 @@ export class SessionService implements OnModuleInit, BeforeApplicationShutdown {
     if (id === null) throw new InvalidSessionIdError(sessionId);
     return id;
   }
+}
+
+const NONE: readonly string[] = Object.freeze([]);
+const NO_VERSIONS: readonly number[] = Object.freeze([]);
+
+/** The versions `view` read of `keys`, now (0 where absent or expired). */
+function readVersions(view: SessionView, keys: readonly string[]): number[] {
+  const now = Date.now();
+  return keys.map((key) => view.readVersion(key, now));
 }
 
 /**

@@ -30,7 +30,7 @@ export class StoredAttributes {
   /** Builds a table; later tuples with the same key replace earlier ones. */
   static fromTuples(tuples: Iterable<AttributeTuple>): StoredAttributes {
     const cells: unknown[] = [];
-    for (const tuple of tuples) put(cells, tuple);
+    for (const [key, json, expiresAt, version] of tuples) put(cells, key, json, expiresAt, version);
     return StoredAttributes.frozen(cells);
   }
 
@@ -81,15 +81,24 @@ export class StoredAttributes {
     }
   }
 
-  /** A new table: this one without `deleted`, with `written` set (replacing same keys). */
-  with(deleted: readonly string[], written: readonly AttributeTuple[]): StoredAttributes {
+  /**
+   * A new table: this one without `deleted`, with `keys` set to `values` and `expiries`
+   * (replacing same keys), all at `version`.
+   */
+  with(
+    deleted: readonly string[],
+    keys: readonly string[],
+    values: readonly string[],
+    expiries: ReadonlyArray<number | null>,
+    version: number,
+  ): StoredAttributes {
     // Copies the cells directly (every update builds one of these): kept keys keep their
     // place, written ones replace theirs or are appended.
     const cells: unknown[] = [];
     for (let i = 0; i < this.cells.length; i += WIDTH) {
-      if (!deleted.includes(this.cells[i] as string)) cells.push(this.cells[i], this.cells[i + 1], this.cells[i + 2], this.cells[i + 3]);
+      if (deleted.length === 0 || !deleted.includes(this.cells[i] as string)) cells.push(this.cells[i], this.cells[i + 1], this.cells[i + 2], this.cells[i + 3]);
     }
-    for (const tuple of written) put(cells, tuple);
+    for (let k = 0; k < keys.length; k++) put(cells, keys[k]!, values[k]!, expiries[k]!, version);
     return StoredAttributes.frozen(cells);
   }
 
@@ -99,11 +108,17 @@ export class StoredAttributes {
 }
 
 /** Sets one attribute in a table being built: replaces the key's cells, or appends them. */
-function put(cells: unknown[], [key, json, expiresAt, version]: AttributeTuple): void {
+function put(cells: unknown[], key: string, json: string, expiresAt: number | null, version: number): void {
   const shared = internKey(key);
   const at = slotOf(cells, shared);
-  if (at >= 0) cells.splice(at, WIDTH, shared, json, expiresAt, version);
-  else cells.push(shared, json, expiresAt, version);
+  if (at < 0) {
+    cells.push(shared, json, expiresAt, version);
+    return;
+  }
+  cells[at] = shared;
+  cells[at + 1] = json;
+  cells[at + 2] = expiresAt;
+  cells[at + 3] = version;
 }
 
 function slotOf(cells: readonly unknown[], key: string): number {

@@ -17,12 +17,12 @@ export interface UpdateCommand {
   checkVersion: boolean;
   expectedVersion: number;
   /** Keys whose stored version must still equal the one read (0 = absent when read). */
-  checkedKeys: string[];
-  checkedVersions: number[];
-  setKeys: string[];
-  setValues: string[];
-  setExpiries: Array<number | null>;
-  deleteKeys: string[];
+  checkedKeys: readonly string[];
+  checkedVersions: readonly number[];
+  setKeys: readonly string[];
+  setValues: readonly string[];
+  setExpiries: ReadonlyArray<number | null>;
+  deleteKeys: readonly string[];
   groupChanged: boolean;
   groupId: string | null;
   expiresAt: number | null;
@@ -467,51 +467,54 @@ function writtenTuples(cmd: UpdateCommand, version: number): AttributeTuple[] {
 
 /** Flattens a batch of updates into the array parameters of the batch statement (`batch-update.statements.ts`). */
 function updateBatchParameters(commands: UpdateCommand[], channel: string, nodeId: string, inactivity: number): unknown[] {
-  const ids: string[] = [];
-  const checkVersion: boolean[] = [];
-  const expected: number[] = [];
-  const groupChanged: boolean[] = [];
-  const groupIds: Array<string | null> = [];
-  const expires: Array<number | null> = [];
-  const incl: Array<boolean | null> = [];
-  const notifyOk: boolean[] = [];
-  const notifyFail: boolean[] = [];
-  const access: Array<number | null> = [];
-  const created: number[] = [];
-  const checks: boolean[] = [];
+  // Presized: one element per update (arrays grown by push allocate several times over).
+  const n = commands.length;
+  const ids = new Array<string>(n);
+  const checkVersion = new Array<boolean>(n);
+  const expected = new Array<number>(n);
+  const groupChanged = new Array<boolean>(n);
+  const groupIds = new Array<string | null>(n);
+  const expires = new Array<number | null>(n);
+  const incl = new Array<boolean | null>(n);
+  const notifyOk = new Array<boolean>(n);
+  const notifyFail = new Array<boolean>(n);
+  const access = new Array<number | null>(n);
+  const created = new Array<number>(n);
+  const checks = new Array<boolean>(n);
   const setIdx: number[] = [], setKeys: string[] = [], setValues: string[] = [], setExp: Array<number | null> = [];
   const chkIdx: number[] = [], chkKeys: string[] = [], chkVers: number[] = [];
   const delIdx: number[] = [], delKeys: string[] = [];
-  commands.forEach((cmd, n) => {
-    const i = n + 1;
-    ids.push(cmd.id);
-    checkVersion.push(cmd.checkVersion);
-    expected.push(cmd.expectedVersion);
-    groupChanged.push(cmd.groupChanged);
-    groupIds.push(cmd.groupId);
-    expires.push(cmd.expiresAt);
-    incl.push(cmd.includeInactivity);
-    notifyOk.push(cmd.notifyOnSuccess);
-    notifyFail.push(cmd.notifyOnFailure);
-    access.push(cmd.lastAccess);
-    created.push(cmd.base.createdAt);
-    checks.push(cmd.checkedKeys.length > 0);
-    cmd.setKeys.forEach((key, k) => {
+  for (let u = 0; u < n; u++) {
+    const cmd = commands[u]!;
+    const i = u + 1;
+    ids[u] = cmd.id;
+    checkVersion[u] = cmd.checkVersion;
+    expected[u] = cmd.expectedVersion;
+    groupChanged[u] = cmd.groupChanged;
+    groupIds[u] = cmd.groupId;
+    expires[u] = cmd.expiresAt;
+    incl[u] = cmd.includeInactivity;
+    notifyOk[u] = cmd.notifyOnSuccess;
+    notifyFail[u] = cmd.notifyOnFailure;
+    access[u] = cmd.lastAccess;
+    created[u] = cmd.base.createdAt;
+    checks[u] = cmd.checkedKeys.length > 0;
+    for (let k = 0; k < cmd.setKeys.length; k++) {
       setIdx.push(i);
-      setKeys.push(key);
+      setKeys.push(cmd.setKeys[k]!);
       setValues.push(cmd.setValues[k]!);
       setExp.push(cmd.setExpiries[k]!);
-    });
-    cmd.checkedKeys.forEach((key, k) => {
+    }
+    for (let k = 0; k < cmd.checkedKeys.length; k++) {
       chkIdx.push(i);
-      chkKeys.push(key);
+      chkKeys.push(cmd.checkedKeys[k]!);
       chkVers.push(cmd.checkedVersions[k]!);
-    });
+    }
     for (const key of cmd.deleteKeys) {
       delIdx.push(i);
       delKeys.push(key);
     }
-  });
+  }
   // As literals: `pg`'s own array encoding made most of an update's garbage (see array-literal.ts).
   return [
     uuidArray(ids), booleanArray(checkVersion), numberArray(expected), booleanArray(groupChanged), textArray(groupIds), numberArray(expires),
@@ -524,7 +527,6 @@ function updateBatchParameters(commands: UpdateCommand[], channel: string, nodeI
 /** Reads one update's outcome from its row of the batch. */
 function updateResult(row: UpdateRow, cmd: UpdateCommand): UpdateResult {
   if (row.version !== null && row.updated_at !== null && row.last_accessed !== null) {
-    const written = writtenTuples(cmd, row.version);
     const base = cmd.base;
     const theirs = row.changed;
     // Nobody changed the session since the caller read it: what it read with this
@@ -541,7 +543,7 @@ function updateResult(row: UpdateRow, cmd: UpdateCommand): UpdateResult {
             lastAccessed: row.last_accessed,
             expiresAt: cmd.expiresAt ?? base.expiresAt,
             includeInactivity: cmd.includeInactivity ?? base.includeInactivity,
-            attributes: base.attributes.with(cmd.deleteKeys, written),
+            attributes: base.attributes.with(cmd.deleteKeys, cmd.setKeys, cmd.setValues, cmd.setExpiries, row.version),
           }
         : {
             id: theirs.id,
@@ -553,7 +555,7 @@ function updateResult(row: UpdateRow, cmd: UpdateCommand): UpdateResult {
             lastAccessed: row.last_accessed,
             expiresAt: theirs.expires_at,
             includeInactivity: theirs.include_inactivity,
-            attributes: StoredAttributes.fromTuples([...theirs.others, ...written]),
+            attributes: StoredAttributes.fromTuples([...theirs.others, ...writtenTuples(cmd, row.version)]),
           },
     );
     return { kind: 'ok', snapshot };

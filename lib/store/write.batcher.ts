@@ -124,19 +124,21 @@ export class WriteBatcher<C extends { readonly id: string }, R> {
         // The common case of a lone write: no pass over the queue needed.
         const batch = this.queue;
         this.queue = [];
+        this.busy.add(batch[0]!.command.id);
         this.send(batch);
         continue;
       }
       const batch: Array<Item<C, R>> = [];
       const rest: Array<Item<C, R>> = [];
-      // Keys seen in this pass, taken or held back: a later command for a key waits
-      // behind an earlier one in the queue as well as behind an unfinished one.
-      const seen = new Set<string>();
+      // A key is busy from the moment its command is taken, so a later command for it in
+      // this pass waits too. One held back waits with every later one for its key: held
+      // back because its key is busy, they are too; because the batch is full, so are they.
       for (const item of this.queue) {
         const id = item.command.id;
-        if (batch.length < this.maxBatch && !seen.has(id) && !this.busy.has(id)) batch.push(item);
-        else rest.push(item);
-        seen.add(id);
+        if (batch.length < this.maxBatch && !this.busy.has(id)) {
+          this.busy.add(id);
+          batch.push(item);
+        } else rest.push(item);
       }
       if (batch.length === 0) return; // everything queued waits for a key still unfinished
       this.queue = rest;
@@ -145,9 +147,9 @@ export class WriteBatcher<C extends { readonly id: string }, R> {
     if (this.queue.length > 0) this.armPatience();
   }
 
+  /** Writes a batch whose commands' keys were marked busy when they were taken. */
   private send(batch: Array<Item<C, R>>): void {
     this.inFlight++;
-    for (const item of batch) this.busy.add(item.command.id);
     const started = performance.now();
     let written: Promise<Array<BatchOutcome<R>>>;
     try {
