@@ -42,30 +42,23 @@ function pathText(path: Path): string {
   return typeof path.key === 'number' ? `${pathText(path.parent)}[${path.key}]` : `${pathText(path.parent)}.${path.key}`;
 }
 
+/** {@link leafProblem}'s answer for an array or object: its members are to be checked. */
+const WALK = Symbol('walk');
+
 /**
  * Throws unless `value` round-trips through JSON. `seen` holds the objects being
  * walked (a cycle check), created once a nested object is met.
  */
 function assertJsonValue(value: unknown, path: Path, seen: Set<object> | undefined): void {
-  if (!assertJsonLeaf(value, path)) return;
+  const problem = leafProblem(value);
+  if (problem === null) return;
+  if (problem !== WALK) throw new TypeError(`Attribute value at ${pathText(path)} ${problem}`);
   const object = value as object;
   if (seen?.has(object)) throw new TypeError(`Attribute value at ${pathText(path)} contains a cycle.`);
-  let walking = false;
-  const child = (v: unknown, key: string | number): void => {
-    if (typeof v !== 'object' || v === null || v instanceof Date) {
-      assertJsonLeaf(v, { parent: path, key });
-      return;
-    }
-    if (!walking) {
-      (seen ??= new Set()).add(object);
-      walking = true;
-    }
-    assertJsonValue(v, { parent: path, key }, seen);
-  };
   if (Array.isArray(object)) {
     for (let i = 0; i < object.length; i++) {
       if (object[i] === undefined) throw new TypeError(`Attribute value at ${pathText({ parent: path, key: i })} is undefined, which JSON cannot store.`);
-      child(object[i], i);
+      seen = assertMember(object[i], path, i, object, seen);
     }
   } else {
     const proto = Object.getPrototypeOf(object);
@@ -76,30 +69,40 @@ function assertJsonValue(value: unknown, path: Path, seen: Set<object> | undefin
     if (!toJson) {
       for (const k of Object.keys(object)) {
         const v = (object as Record<string, unknown>)[k];
-        if (v !== undefined) child(v, k);
+        if (v !== undefined) seen = assertMember(v, path, k, object, seen);
       }
     }
   }
-  if (walking) seen!.delete(object);
+  seen?.delete(object);
 }
 
-/** Checks a value that is not an array or plain object; returns true when it is one (to walk). */
-function assertJsonLeaf(value: unknown, path: Path): boolean {
+/**
+ * Checks one member of `object` (at `parent`); a nested array or object is walked with
+ * `object` among the objects being walked. Returns that set (created when first needed).
+ */
+function assertMember(value: unknown, parent: Path, key: string | number, object: object, seen: Set<object> | undefined): Set<object> | undefined {
+  const problem = leafProblem(value);
+  if (problem === null) return seen;
+  const path = { parent, key };
+  if (problem !== WALK) throw new TypeError(`Attribute value at ${pathText(path)} ${problem}`);
+  const walking = (seen ??= new Set()).add(object);
+  assertJsonValue(value, path, walking);
+  return walking;
+}
+
+/** Why a value JSON cannot store is refused (the end of the error message), WALK for an array or object, or null. */
+function leafProblem(value: unknown): string | typeof WALK | null {
   switch (typeof value) {
     case 'string':
     case 'boolean':
-      return false;
+      return null;
     case 'number':
-      if (!Number.isFinite(value)) throw new TypeError(`Attribute value at ${pathText(path)} is ${value}, which JSON cannot store.`);
-      return false;
+      return Number.isFinite(value) ? null : `is ${value}, which JSON cannot store.`;
     case 'object':
-      if (value === null) return false;
-      if (value instanceof Date) {
-        if (Number.isNaN(value.getTime())) throw new TypeError(`Attribute value at ${pathText(path)} is an invalid Date.`);
-        return false;
-      }
-      return true;
+      if (value === null) return null;
+      if (value instanceof Date) return Number.isNaN(value.getTime()) ? 'is an invalid Date.' : null;
+      return WALK;
     default:
-      throw new TypeError(`Attribute value at ${pathText(path)} is a ${typeof value}, which JSON cannot store.`);
+      return `is a ${typeof value}, which JSON cannot store.`;
   }
 }
