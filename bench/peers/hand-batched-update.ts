@@ -8,7 +8,8 @@ import { UPDATED_KEY } from '../data.js';
 export const HEARD_CHANNEL = 'bench_hand_batched';
 const CHANNEL = HEARD_CHANNEL;
 
-interface Pending {
+/** One update waiting for its batch. */
+export interface Pending {
   id: string;
   value: string;
   resolve: () => void;
@@ -33,23 +34,27 @@ export class HandBatchedUpdate {
   private queue: Pending[] = [];
   private inFlight = 0;
 
-  private constructor(
-    private readonly pool: pg.Pool,
+  protected constructor(
+    protected readonly pool: pg.Pool,
     private readonly listener: pg.Client,
     private readonly maxInFlight = 2,
     private readonly maxBatch = 64,
   ) {}
 
   static async start(pool: pg.Pool, url: string): Promise<HandBatchedUpdate> {
+    return new HandBatchedUpdate(pool, await HandBatchedUpdate.listen(url, CHANNEL));
+  }
+
+  /** A LISTEN client on `channel` that parses each payload, as a node parses the library's. */
+  protected static async listen(url: string, channel: string): Promise<pg.Client> {
     const listener = new pg.Client({ connectionString: url });
     await listener.connect();
-    const hand = new HandBatchedUpdate(pool, listener);
     listener.on('notification', (msg) => {
       // Parsed as a node parses the library's payloads; nothing else to do with it here.
-      if (msg.channel === CHANNEL && msg.payload) JSON.parse(msg.payload);
+      if (msg.channel === channel && msg.payload) JSON.parse(msg.payload);
     });
-    await listener.query(`LISTEN ${CHANNEL}`);
-    return hand;
+    await listener.query(`LISTEN "${channel}"`);
+    return listener;
   }
 
   close(): Promise<void> {
@@ -79,7 +84,8 @@ export class HandBatchedUpdate {
     }
   }
 
-  private async write(batch: Pending[]): Promise<void> {
+  /** Writes one batch (in the order queued); rejects to fail all of it. */
+  protected async write(batch: Pending[]): Promise<void> {
     const ids = batch.map((p) => p.id);
     const r = await this.pool.query({
       name: 'hand_batched_update',
