@@ -10,21 +10,12 @@
 import 'reflect-metadata';
 import { Socket } from 'node:net';
 import { SessionStore } from '../../lib/store/session.store.js';
-import { makeDataSet, navValue, UPDATED_KEY } from '../data.js';
-import { bulkInsertSessions, createBenchDatabase } from '../db.js';
+import { navValue, UPDATED_KEY } from '../data.js';
 import { run, type Op } from '../harness.js';
-import { HandBatchedUpdate } from '../peers/hand-batched-update.js';
-import { startBenchNode } from '../peers/ours.js';
-import { SqlFloor } from '../peers/sql-floor.js';
+import { positiveIntegerArg, startUpdateLoop } from './update-loop.js';
 
-const arg = (name: string, fallback: number): number => {
-  const raw = process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
-  const value = raw === undefined ? fallback : Number(raw);
-  if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} must be a positive integer, got ${raw}`);
-  return value;
-};
-const OPS = arg('ops', 8000);
-const RUNS = arg('runs', 3);
+const OPS = positiveIntegerArg('ops', 8000);
+const RUNS = positiveIntegerArg('runs', 3);
 const SESSIONS = 10_000;
 
 /** Per-batch sums of one implementation's run. */
@@ -81,16 +72,9 @@ function observe(owner: object, method: string, cycle: Cycle): void {
   };
 }
 
-const data = makeDataSet(SESSIONS);
-const db = await createBenchDatabase();
-const node = await startBenchNode('node-A', { connectionString: db.url, createSchemaIfMissing: true, cacheSize: 4 * SESSIONS });
-await bulkInsertSessions(db.admin, { sessions: 'sessions', attributes: 'session_attributes' }, data.size, (i) => data.ids[i]!);
-await SqlFloor.createTables(db.admin);
-const floor = new SqlFloor(db.url);
-const hand = await HandBatchedUpdate.start(floor.pool, db.url);
+const loop = await startUpdateLoop(SESSIONS);
+const { node, hand, key } = loop;
 try {
-  for (let i = 0; i < SESSIONS; i += 32) await Promise.all(data.ids.slice(i, i + 32).map((id) => node.sessions.getSession(id)));
-  const key = (n: number) => data.ids[data.order[n % data.size]!]!;
   const impls: Array<{ name: string; op: Op; cycle: Cycle }> = [
     {
       name: 'this library: updateSession',
@@ -132,8 +116,5 @@ try {
   }
   console.table(rows);
 } finally {
-  await hand.close();
-  await floor.close();
-  await node.close();
-  await db.drop();
+  await loop.close();
 }

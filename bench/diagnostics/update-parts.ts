@@ -11,22 +11,13 @@
 import 'reflect-metadata';
 import { readdirSync, readFileSync } from 'node:fs';
 import { TableNames } from '../../lib/store/table-names.js';
-import { makeDataSet, navValue, UPDATED_KEY } from '../data.js';
-import { bulkInsertSessions, createBenchDatabase } from '../db.js';
+import { navValue, UPDATED_KEY } from '../data.js';
 import { median, run, type Op } from '../harness.js';
-import { HandBatchedUpdate } from '../peers/hand-batched-update.js';
 import { LibraryStatementByHand } from '../peers/library-statement-by-hand.js';
-import { startBenchNode } from '../peers/ours.js';
-import { SqlFloor } from '../peers/sql-floor.js';
+import { positiveIntegerArg, startUpdateLoop } from './update-loop.js';
 
-const arg = (name: string, fallback: number): number => {
-  const raw = process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
-  const value = raw === undefined ? fallback : Number(raw);
-  if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} must be a positive integer, got ${raw}`);
-  return value;
-};
-const OPS = arg('ops', 4000);
-const ROUNDS = arg('rounds', 10);
+const OPS = positiveIntegerArg('ops', 4000);
+const ROUNDS = positiveIntegerArg('rounds', 10);
 const SESSIONS = 10_000;
 
 /** CPU µs used so far by every PostgreSQL process, or NaN where /proc has no schedstat. */
@@ -46,17 +37,10 @@ function postgresCpuUs(): number {
   return ns / 1000;
 }
 
-const data = makeDataSet(SESSIONS);
-const db = await createBenchDatabase();
-const node = await startBenchNode('node-A', { connectionString: db.url, createSchemaIfMissing: true, cacheSize: 4 * SESSIONS });
-await bulkInsertSessions(db.admin, { sessions: 'sessions', attributes: 'session_attributes' }, data.size, (i) => data.ids[i]!);
-await SqlFloor.createTables(db.admin);
-const floor = new SqlFloor(db.url);
-const hand = await HandBatchedUpdate.start(floor.pool, db.url);
-const byHand = await LibraryStatementByHand.copyAndStart(floor.pool, db.url, { sessions: 'sessions', attributes: 'session_attributes' }, new TableNames('public', 'byhand_'));
+const loop = await startUpdateLoop(SESSIONS);
+const { node, hand, key } = loop;
+const byHand = await LibraryStatementByHand.copyAndStart(loop.floor.pool, loop.db.url, { sessions: 'sessions', attributes: 'session_attributes' }, new TableNames('public', 'byhand_'));
 try {
-  for (let i = 0; i < SESSIONS; i += 32) await Promise.all(data.ids.slice(i, i + 32).map((id) => node.sessions.getSession(id)));
-  const key = (n: number) => data.ids[data.order[n % data.size]!]!;
   const impls: Array<{ name: string; op: Op }> = [
     { name: 'reference: hand-batched', op: (n) => hand.update(key(n), navValue(n)) },
     { name: "the library's statement, driven by hand", op: (n) => byHand.update(key(n), navValue(n)) },
@@ -98,8 +82,5 @@ try {
   );
 } finally {
   await byHand.close();
-  await hand.close();
-  await floor.close();
-  await node.close();
-  await db.drop();
+  await loop.close();
 }
