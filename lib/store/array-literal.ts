@@ -22,7 +22,19 @@ function literal<T>(values: ReadonlyArray<T | null>, element: (value: T) => stri
     const value = values[i];
     parts[i] = value === null || value === undefined ? 'NULL' : element(value);
   }
-  return `{${parts.join(',')}}`;
+  return braced(parts);
+}
+
+/**
+ * `{a,b,…}` as one flat string. The braces go into the first and last parts, so `join`
+ * writes the whole literal once; `{` + joined + `}` would be a rope that pg's byte count
+ * flattens into yet another copy of every literal.
+ */
+function braced(parts: string[]): string {
+  if (parts.length === 0) return '{}';
+  parts[0] = `{${parts[0]!}`;
+  parts[parts.length - 1] = `${parts[parts.length - 1]!}}`;
+  return parts.join(',');
 }
 
 /** A `text[]` (or `uuid[]`) literal; null elements stay SQL NULL. */
@@ -32,7 +44,7 @@ export function textArray(values: ReadonlyArray<string | null>): string {
 
 /** A `uuid[]` literal of canonical UUIDs (hex digits and dashes: nothing to quote). */
 export function uuidArray(ids: readonly string[]): string {
-  return `{${ids.join(',')}}`;
+  return braced([...ids]);
 }
 
 /** An `int[]` or `float8[]` literal; null elements stay SQL NULL. */
