@@ -158,8 +158,10 @@ export class SessionMetrics implements OnModuleInit, OnApplicationShutdown {
       }
       const counts = new Map<UpdateOutcome, number>();
       for (const o of outcomes as ReadonlyArray<BatchOutcome<UpdateResult>>) {
-        // Not applied in its batch and run again on its own: counted once it is known how it ended.
-        if (o.ok && o.later) void o.later.then((final) => updates.add(1, withOutcome[outcomeOf(final)]));
+        // Not applied in its batch and run again on its own: counted once it is known how it
+        // ended. That count runs outside the batcher's guard around this observer, so a meter
+        // that throws is ignored here too (else an unhandled rejection, fatal by default).
+        if (o.ok && o.later) void o.later.then((final) => updates.add(1, withOutcome[outcomeOf(final)])).catch(() => undefined);
         else counts.set(outcomeOf(o), (counts.get(outcomeOf(o)) ?? 0) + 1);
       }
       for (const [k, count] of counts) updates.add(count, withOutcome[k]);
