@@ -194,8 +194,11 @@ export class SessionService implements OnModuleInit, BeforeApplicationShutdown {
       }
       if (result.kind === 'ok') {
         const now = Date.now();
-        this.cache.commit(result.snapshot, ticket, now);
-        this.cache.end(ticket);
+        try {
+          this.cache.commit(result.snapshot, ticket, now);
+        } finally {
+          this.cache.end(ticket);
+        }
         return this.view(result.snapshot, false, now);
       }
       this.cache.end(ticket);
