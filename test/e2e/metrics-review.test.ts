@@ -4,6 +4,7 @@ import { createNoopMeter, metrics, type Counter, type Meter, type MeterProvider,
 import { SessionConflictError, type Session } from '../../lib/index.js';
 import { useTestDatabase } from '../support/database.js';
 import { recordUpdateBatches, startNode, type TestNode } from '../support/nodes.js';
+import { unhandledDuring } from '../support/unhandled.js';
 
 /**
  * A meter provider whose update counter fails on every `add` (an SDK fault, e.g. a
@@ -26,19 +27,6 @@ class FailingCounterProvider implements MeterProvider {
   }
 }
 
-/** Collects unhandled rejections while `fn` runs (they crash a Node process by default). */
-async function unhandledDuring(fn: () => Promise<void>): Promise<unknown[]> {
-  const seen: unknown[] = [];
-  const listener = (reason: unknown) => seen.push(reason);
-  process.on('unhandledRejection', listener);
-  try {
-    await fn();
-    for (let i = 0; i < 3; i++) await new Promise<void>((resolve) => setImmediate(resolve));
-  } finally {
-    process.off('unhandledRejection', listener);
-  }
-  return seen;
-}
 
 const db = useTestDatabase();
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { WriteBatcher } from '../../lib/store/write.batcher.js';
+import { unhandledDuring } from '../support/unhandled.js';
 
 /** Review of issue 13's WriteBatcher: a failing observer or a write that throws must not strand callers. */
 interface Cmd {
@@ -20,20 +21,6 @@ async function settlesWithin<T>(promise: Promise<T>, turns = 50): Promise<boolea
   return settled;
 }
 
-/** Collects unhandled rejections while `fn` runs (node:test would report them elsewhere). */
-async function unhandledDuring(fn: () => Promise<void>): Promise<unknown[]> {
-  const seen: unknown[] = [];
-  const listener = (reason: unknown) => seen.push(reason);
-  process.on('unhandledRejection', listener);
-  try {
-    await fn();
-    await turn();
-    await turn();
-  } finally {
-    process.off('unhandledRejection', listener);
-  }
-  return seen;
-}
 
 describe('WriteBatcher review (issue 13)', () => {
   // The onBatch observer is the metrics service's (an OpenTelemetry meter the app gives).
