@@ -47,7 +47,9 @@ const WALK = Symbol('walk');
 
 /**
  * Throws unless `value` round-trips through JSON. `seen` holds the objects being
- * walked (a cycle check), created once a nested object is met.
+ * walked (a cycle check), created once a nested object is met. Members are checked
+ * inline, not in a helper: one stack frame per level of nesting, so a value is checked
+ * as deep as JSON.stringify writes it (two frames per level overflowed at ~58% of that).
  */
 function assertJsonValue(value: unknown, path: Path, seen: Set<object> | undefined): void {
   const problem = leafProblem(value);
@@ -58,7 +60,12 @@ function assertJsonValue(value: unknown, path: Path, seen: Set<object> | undefin
   if (Array.isArray(object)) {
     for (let i = 0; i < object.length; i++) {
       if (object[i] === undefined) throw new TypeError(`Attribute value at ${pathText({ parent: path, key: i })} is undefined, which JSON cannot store.`);
-      seen = assertMember(object[i], path, i, object, seen);
+      const member = object[i];
+      const memberProblem = leafProblem(member);
+      if (memberProblem === null) continue;
+      if (memberProblem !== WALK) throw new TypeError(`Attribute value at ${pathText({ parent: path, key: i })} ${memberProblem}`);
+      (seen ??= new Set()).add(object);
+      assertJsonValue(member, { parent: path, key: i }, seen);
     }
   } else {
     const proto = Object.getPrototypeOf(object);
@@ -69,25 +76,16 @@ function assertJsonValue(value: unknown, path: Path, seen: Set<object> | undefin
     if (!toJson) {
       for (const k of Object.keys(object)) {
         const v = (object as Record<string, unknown>)[k];
-        if (v !== undefined) seen = assertMember(v, path, k, object, seen);
+        if (v === undefined) continue;
+        const memberProblem = leafProblem(v);
+        if (memberProblem === null) continue;
+        if (memberProblem !== WALK) throw new TypeError(`Attribute value at ${pathText({ parent: path, key: k })} ${memberProblem}`);
+        (seen ??= new Set()).add(object);
+        assertJsonValue(v, { parent: path, key: k }, seen);
       }
     }
   }
   seen?.delete(object);
-}
-
-/**
- * Checks one member of `object` (at `parent`); a nested array or object is walked with
- * `object` among the objects being walked. Returns that set (created when first needed).
- */
-function assertMember(value: unknown, parent: Path, key: string | number, object: object, seen: Set<object> | undefined): Set<object> | undefined {
-  const problem = leafProblem(value);
-  if (problem === null) return seen;
-  const path = { parent, key };
-  if (problem !== WALK) throw new TypeError(`Attribute value at ${pathText(path)} ${problem}`);
-  const walking = (seen ??= new Set()).add(object);
-  assertJsonValue(value, path, walking);
-  return walking;
 }
 
 /** Why a value JSON cannot store is refused (the end of the error message), WALK for an array or object, or null. */
