@@ -6,7 +6,7 @@
 // the library's batch statement with its real parameters, driven by the reference's
 // minimal batcher (no cache, no views, no commands: LibraryStatementByHand); and
 // updateSession itself. Each row's ratio is to the reference in the same round (median
-// over rounds), with the CPU each used per update: PostgreSQL's (all its processes,
+// over rounds), with the CPU each used per update: PostgreSQL's (the server's processes,
 // from /proc/<pid>/schedstat: Linux only) and this process's.
 import 'reflect-metadata';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -20,26 +20,57 @@ const OPS = positiveIntegerArg('ops', 4000);
 const ROUNDS = positiveIntegerArg('rounds', 10);
 const SESSIONS = 10_000;
 
-/** CPU µs used so far by every PostgreSQL process, or NaN where /proc has no schedstat. */
-function postgresCpuUs(): number {
-  let ns = 0;
+/**
+ * CPU ns used so far by each process of the server this diagnostic runs on (its
+ * postmaster, named in postmaster.pid of its data directory, and the postmaster's
+ * children), by pid; null where that cannot be read (a remote server, no schedstat).
+ * Only this server's: other servers on the machine (other test suites) start and end
+ * processes meanwhile, which made the sum of every `postgres` process swing, even
+ * below zero.
+ */
+function postgresCpuByPid(postmaster: number | null): Map<number, number> | null {
+  if (postmaster === null) return null;
+  const cpu = new Map<number, number>();
   try {
-    for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number)) {
       try {
-        if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'postgres') ns += Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[0]);
+        // The parent pid is the 2nd field after the command, which is in parentheses.
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+        if (pid === postmaster || ppid === postmaster) cpu.set(pid, Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[0]));
       } catch {
         // The process ended meanwhile.
       }
     }
   } catch {
-    return NaN;
+    return null;
   }
+  return cpu;
+}
+
+/** CPU µs the server's processes used between two readings (a process that ended meanwhile is not counted). */
+function cpuUsBetween(before: Map<number, number> | null, after: Map<number, number> | null): number {
+  if (!before || !after) return NaN;
+  let ns = 0;
+  for (const [pid, used] of after) ns += used - (before.get(pid) ?? 0);
   return ns / 1000;
+}
+
+/** The server's postmaster pid, when its data directory is on this machine. */
+async function postmasterPid(query: (text: string) => Promise<{ rows: Array<{ dir: string }> }>): Promise<number | null> {
+  try {
+    const { rows } = await query(`SELECT current_setting('data_directory') AS dir`);
+    const pid = Number(readFileSync(`${rows[0]!.dir}/postmaster.pid`, 'utf8').split('\n')[0]);
+    return Number.isInteger(pid) && pid > 0 ? pid : null;
+  } catch {
+    return null;
+  }
 }
 
 const loop = await startUpdateLoop(SESSIONS);
 const { node, hand, key } = loop;
 const byHand = await LibraryStatementByHand.copyAndStart(loop.floor.pool, loop.db.url, { sessions: 'sessions', attributes: 'session_attributes' }, new TableNames('public', 'byhand_'));
+const postmaster = await postmasterPid((text) => loop.db.admin.query<{ dir: string }>(text));
 try {
   const impls: Array<{ name: string; op: Op }> = [
     { name: 'reference: hand-batched', op: (n) => hand.update(key(n), navValue(n)) },
@@ -62,11 +93,11 @@ try {
     const opsPerSec: number[] = [];
     for (let k = 0; k < impls.length; k++) {
       const i = (k + round) % impls.length;
-      const pg0 = postgresCpuUs();
+      const pg0 = postgresCpuByPid(postmaster);
       const cpu = process.cpuUsage();
       opsPerSec[i] = (await run(impls[i]!.op, { ops: OPS, inFlight: 32, start: (cursor += OPS) })).opsPerSec;
       const used = process.cpuUsage(cpu);
-      postgres[i]!.push((postgresCpuUs() - pg0) / OPS);
+      postgres[i]!.push(cpuUsBetween(pg0, postgresCpuByPid(postmaster)) / OPS);
       nodeCpu[i]!.push((used.user + used.system) / OPS);
     }
     impls.forEach((_, i) => ratios[i]!.push(opsPerSec[i]! / opsPerSec[0]!));
