@@ -69,12 +69,14 @@ async function postmasterPid(query: (text: string) => Promise<{ rows: Array<{ di
 
 const loop = await startUpdateLoop(SESSIONS);
 const { node, hand, key } = loop;
-const byHand = await LibraryStatementByHand.copyAndStart(loop.floor.pool, loop.db.url, { sessions: 'sessions', attributes: 'session_attributes' }, new TableNames('public', 'byhand_'));
-const postmaster = await postmasterPid((text) => loop.db.admin.query<{ dir: string }>(text));
+let byHand: LibraryStatementByHand | undefined;
 try {
+  byHand = await LibraryStatementByHand.copyAndStart(loop.floor.pool, loop.db.url, { sessions: 'sessions', attributes: 'session_attributes' }, new TableNames('public', 'byhand_'));
+  const driver = byHand;
+  const postmaster = await postmasterPid((text) => loop.db.admin.query<{ dir: string }>(text));
   const impls: Array<{ name: string; op: Op }> = [
     { name: 'reference: hand-batched', op: (n) => hand.update(key(n), navValue(n)) },
-    { name: "the library's statement, driven by hand", op: (n) => byHand.update(key(n), navValue(n)) },
+    { name: "the library's statement, driven by hand", op: (n) => driver.update(key(n), navValue(n)) },
     {
       name: 'this library: updateSession',
       op: async (n) => {
@@ -112,6 +114,6 @@ try {
     })),
   );
 } finally {
-  await byHand.close();
+  await byHand?.close();
   await loop.close();
 }
