@@ -19,6 +19,17 @@ export function encodeSingle(nodeId: string, change: SessionChange): string {
   return JSON.stringify({ n: nodeId, t: TYPE_TO_WIRE[change.type], i: change.ids });
 }
 
+/**
+ * The ways a payload sent by `nodeId` begins: as {@link encodeSingle} writes it, and as
+ * PostgreSQL's `json_build_object` does (`{"n" : …`). A node hears its own notifications
+ * too (one per write batch); telling them by these prefixes spares parsing each one
+ * only to drop it.
+ */
+export function ownPayloadPrefixes(nodeId: string): [string, string] {
+  const id = JSON.stringify(nodeId);
+  return [`{"n":${id},`, `{"n" : ${id}, `];
+}
+
 /** A decoded notification. */
 export interface DecodedNotification {
   nodeId: string;
