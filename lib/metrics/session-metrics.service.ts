@@ -162,7 +162,10 @@ export class SessionMetrics implements OnModuleInit, OnApplicationShutdown {
         // ended. That count runs outside the batcher's guard around this observer, so a meter
         // that throws is ignored here too (else an unhandled rejection, fatal by default).
         if (o.ok && o.later) void o.later.then((final) => updates.add(1, withOutcome[outcomeOf(final)])).catch(() => undefined);
-        else counts.set(outcomeOf(o), (counts.get(outcomeOf(o)) ?? 0) + 1);
+        else {
+          const k = outcomeOf(o);
+          counts.set(k, (counts.get(k) ?? 0) + 1);
+        }
       }
       for (const [k, count] of counts) updates.add(count, withOutcome[k]);
     };

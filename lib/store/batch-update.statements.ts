@@ -48,8 +48,8 @@ export type BatchUpdateShape = SingleUpdateShape;
  *
  * Per update (arrays, one element per update): $1 id, $2 check version, $3 version read,
  * $4 group changed, $5 group id, $6 new expires_at ms (null: keep), $7 include_inactivity
- * (null: keep), $8 notify on success, $9 notify on a failed check (unused here: see
- * above). Per attribute (flattened, with the 1-based update index): $10-$13 set (index,
+ * (null: keep), $8 notify on success, $9 sent empty (the failed-check notice is the
+ * single-update statement's, see above; kept so the positions stay). Per attribute (flattened, with the 1-based update index): $10-$13 set (index,
  * key, value, expiry ms), $14-$16 checked (index, key, version read; 0 = absent),
  * $17-$18 deleted (index, key). $19 channel, $20 sender node id. Per update again: $21
  * the latest access the node knows of (ms, or null), $23 `created_at` of the session the
@@ -81,8 +81,8 @@ function batchUpdate(t: TableNames, shape: BatchUpdateShape): Statement {
   return {
     name: statementName(t, `update_batch${suffix}`),
     text: `WITH u AS (
-               SELECT u.*, ${msStart('u.created')} AS created_from FROM unnest($1::uuid[], $2::boolean[], $3::int[], $4::boolean[], $5::text[], $6::float8[], $7::boolean[], $8::boolean[], $9::boolean[], $21::float8[], $23::float8[], $24::boolean[])
-                 WITH ORDINALITY AS u(id, check_version, expected, group_changed, group_id, expires, incl, notify_ok, notify_fail, access, created, checks, i)
+               SELECT u.*, ${msStart('u.created')} AS created_from FROM unnest($1::uuid[], $2::boolean[], $3::int[], $4::boolean[], $5::text[], $6::float8[], $7::boolean[], $8::boolean[], $21::float8[], $23::float8[], $24::boolean[])
+                 WITH ORDINALITY AS u(id, check_version, expected, group_changed, group_id, expires, incl, notify_ok, access, created, checks, i)
              ), ${chk}s AS (
                UPDATE ${t.sessions} x
                   SET version = x.version + 1,
@@ -122,7 +122,7 @@ function batchUpdate(t: TableNames, shape: BatchUpdateShape): Statement {
                     json_agg(json_build_array(s.i, s.changed)) FILTER (WHERE s.changed IS NOT NULL) AS changed,
                     CASE WHEN bool_or(s.notify_ok) THEN
                       pg_notify($19::text, json_build_object('n', $20::text, 't', 's', 'i', json_agg(s.id) FILTER (WHERE s.notify_ok))::text)
-                    END AS notified${unused}
+                    END AS notified, cardinality($9::boolean[]) AS no_failure_notice${unused}
                FROM s`,
   };
 }

@@ -477,7 +477,6 @@ function updateBatchParameters(commands: UpdateCommand[], channel: string, nodeI
   const expires = new Array<number | null>(n);
   const incl = new Array<boolean | null>(n);
   const notifyOk = new Array<boolean>(n);
-  const notifyFail = new Array<boolean>(n);
   const access = new Array<number | null>(n);
   const created = new Array<number>(n);
   const checks = new Array<boolean>(n);
@@ -495,7 +494,6 @@ function updateBatchParameters(commands: UpdateCommand[], channel: string, nodeI
     expires[u] = cmd.expiresAt;
     incl[u] = cmd.includeInactivity;
     notifyOk[u] = cmd.notifyOnSuccess;
-    notifyFail[u] = cmd.notifyOnFailure;
     access[u] = cmd.lastAccess;
     created[u] = cmd.base.createdAt;
     checks[u] = cmd.checkedKeys.length > 0;
@@ -518,7 +516,7 @@ function updateBatchParameters(commands: UpdateCommand[], channel: string, nodeI
   // As literals: `pg`'s own array encoding made most of an update's garbage (see array-literal.ts).
   return [
     uuidArray(ids), booleanArray(checkVersion), numberArray(expected), booleanArray(groupChanged), textArray(groupIds), numberArray(expires),
-    booleanArray(incl), booleanArray(notifyOk), booleanArray(notifyFail),
+    booleanArray(incl), booleanArray(notifyOk), '{}',
     numberArray(setIdx), textArray(setKeys), textArray(setValues), numberArray(setExp), numberArray(chkIdx), textArray(chkKeys), numberArray(chkVers),
     numberArray(delIdx), textArray(delKeys), channel, nodeId, numberArray(access), inactivity, numberArray(created), booleanArray(checks),
   ];

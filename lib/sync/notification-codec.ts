@@ -20,14 +20,15 @@ export function encodeSingle(nodeId: string, change: SessionChange): string {
 }
 
 /**
- * The ways a payload sent by `nodeId` begins: as {@link encodeSingle} writes it, and as
- * PostgreSQL's `json_build_object` does (`{"n" : …`). A node hears its own notifications
- * too (one per write batch); telling them by these prefixes spares parsing each one
- * only to drop it.
+ * Tells whether a payload was sent by `nodeId`, by how it begins: as {@link encodeSingle}
+ * writes it, or as PostgreSQL's `json_build_object` does (`{"n" : …`). A node hears its
+ * own notifications too (one per write batch); this spares parsing each only to drop it.
  */
-export function ownPayloadPrefixes(nodeId: string): [string, string] {
+export function ownPayloadTest(nodeId: string): (payload: string) => boolean {
   const id = JSON.stringify(nodeId);
-  return [`{"n":${id},`, `{"n" : ${id}, `];
+  const written = `{"n":${id},`;
+  const built = `{"n" : ${id}, `;
+  return (payload) => payload.startsWith(written) || payload.startsWith(built);
 }
 
 /** A decoded notification. */

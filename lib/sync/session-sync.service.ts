@@ -8,7 +8,7 @@ import type { SessionDatabase } from '../store/session.database.js';
 import { SessionStore } from '../store/session.store.js';
 import { CacheInvalidator } from './cache-invalidator.js';
 import { ListenConnection } from './listen-connection.js';
-import { decodeNotification, ownPayloadPrefixes } from './notification-codec.js';
+import { decodeNotification, ownPayloadTest } from './notification-codec.js';
 import type { SessionChange, SyncStatus } from './session-change.js';
 import { SyncState } from './sync-state.js';
 
@@ -26,8 +26,8 @@ export class SessionSync implements OnModuleInit, OnApplicationShutdown {
   private readonly changes = new Subject<SessionChange>();
   private readonly status = new Subject<SyncStatus>();
   private readonly connection: ListenConnection;
-  /** How this node's own payloads begin (skipped unparsed: see ownPayloadPrefixes). */
-  private readonly ownPrefixes: [string, string];
+  /** Whether a payload is this node's own (skipped unparsed: see ownPayloadTest). */
+  private readonly isOwn: (payload: string) => boolean;
   /** Counter of cache-only operations (clear all / a user's cache) when last in sync. */
   private cacheEpoch: string | null = null;
 
@@ -44,7 +44,7 @@ export class SessionSync implements OnModuleInit, OnApplicationShutdown {
     private readonly invalidator: CacheInvalidator,
     private readonly state: SyncState,
   ) {
-    this.ownPrefixes = ownPayloadPrefixes(invalidator.nodeId);
+    this.isOwn = ownPayloadTest(invalidator.nodeId);
     this.connection = new ListenConnection(
       {
         client: listenClientConfig(options, db),
@@ -90,7 +90,7 @@ export class SessionSync implements OnModuleInit, OnApplicationShutdown {
   }
 
   private receive(payload: string | undefined): void {
-    if (payload !== undefined && (payload.startsWith(this.ownPrefixes[0]) || payload.startsWith(this.ownPrefixes[1]))) return;
+    if (payload !== undefined && this.isOwn(payload)) return;
     const decoded = decodeNotification(payload);
     if (typeof decoded === 'string') {
       // Not the payload itself: a notification carries whole session ids.

@@ -2,9 +2,9 @@
 // the prefixes must match both ways a payload is written, and no other node's.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { encodeSingle, ownPayloadPrefixes } from '../../lib/sync/notification-codec.js';
+import { encodeSingle, ownPayloadTest } from '../../lib/sync/notification-codec.js';
 
-const startsOwn = (payload: string, nodeId: string) => ownPayloadPrefixes(nodeId).some((prefix) => payload.startsWith(prefix));
+const startsOwn = (payload: string, nodeId: string) => ownPayloadTest(nodeId)(payload);
 
 describe('own notification payloads', () => {
   const me = '6f1c2a9e-0d4b-4c1e-9a57-3b2f8d1e7c40';
