@@ -54,11 +54,11 @@ export class LibraryStatementByHand extends HandBatchedUpdate {
     const nulls = new Array<null>(n).fill(null);
     const now = Date.now();
     const values = [
-      uuidArray(ids), no, numberArray(ids.map((id) => this.versions.get(id)!)), no, textArray(nulls), numberArray(nulls),
-      booleanArray(nulls), booleanArray(new Array<boolean>(n).fill(true)), no,
+      uuidArray(ids), '{}', numberArray(ids.map((id) => this.versions.get(id)!)), no, textArray(nulls), numberArray(nulls),
+      booleanArray(nulls), booleanArray(new Array<boolean>(n).fill(true)), '{}',
       numberArray(ids.map((_, i) => i + 1)), textArray(new Array<string>(n).fill(UPDATED_KEY)), textArray(batch.map((p) => p.value)), numberArray(nulls),
       '{}', '{}', '{}', '{}', '{}', this.tables.channel, 'bench-by-hand', numberArray(new Array<number>(n).fill(now)), IDLE_LIMIT_MS,
-      numberArray(ids.map((id) => this.created.get(id)!)), no,
+      numberArray(ids.map((id) => this.created.get(id)!)), '{}',
     ];
     const r = await this.pool.query<{ ok: [number[] | null, number[] | null, unknown] }>({ name: this.statement.name, text: this.statement.text, values });
     const [applied, versions] = r.rows[0]!.ok;

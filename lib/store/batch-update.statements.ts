@@ -1,5 +1,5 @@
 import type { Statement } from './session.database.js';
-import { changedSession, live, ms, msStart, nodeAccess, sameSession, sessionAlive, statementName, ts } from './sql-fragments.js';
+import { live, ms, msStart, nodeAccess, sameSession, sessionAlive, statementName, ts } from './sql-fragments.js';
 import type { SingleUpdateShape } from './single-update.statements.js';
 import type { TableNames } from './table-names.js';
 
@@ -14,22 +14,23 @@ export type BatchUpdateShape = SingleUpdateShape;
  * A batch of independent updates (each of a different session) in one autocommit
  * statement: one round trip, one commit, one WAL flush and one NOTIFY for the batch.
  *
- * The checks (version, attribute versions) read the statement's snapshot. The session
- * `UPDATE` takes the row lock and applies only if the row's latest committed version is
- * the one the caller read (of the same session: not one created again under its id,
- * whose versions restart) or, failing that, the one in the snapshot (a sub-select,
- * evaluated only then). A re-created session counts as changed by someone else: an
- * update with checks is not applied, one without returns the database's state. Every
- * attribute write also bumps that version, so where it applied, the snapshot held the
- * latest attributes and the checks were exact. The attribute writes join the `UPDATE`'s
- * result, so they happen only where it applied, under its row lock. The caller sorts
- * the updates by id, so concurrent batches lock rows in one order.
+ * Each update applies only where its caller read the latest state: the session `UPDATE`
+ * takes the row lock and applies only if the row's latest committed version and
+ * `created_at` are the ones the caller read (a session created again under its id is
+ * another one, whose versions restart), the session is alive and, with checks, every
+ * checked attribute version (read in the statement's snapshot) still holds. Every
+ * attribute write also bumps the session version, so where it applied the snapshot held
+ * the latest attributes and the checks were exact. The attribute writes join the
+ * `UPDATE`'s result, so they happen only where it applied, under its row lock. The caller
+ * sorts the updates by id, so concurrent batches lock rows in one order.
  *
- * Only applied updates are reported. One that was not (a check failed, the session is
- * gone or expired, or a commit landed between the snapshot and the lock) is run again
- * on its own by the caller, in the single-update statement, which tells these apart
- * and sends the notification for a failed check. So the batch statement carries no
- * failure reporting: it is the common case's cost, and a conflict pays one more round
+ * Only applied updates are reported. One that was not (someone else changed the session
+ * since its caller read it, a check failed, the session is gone or expired) is run again
+ * on its own by the caller, in the single-update statement, which applies an update
+ * without checks over the newer state and returns that state, tells the failures apart,
+ * and sends the notification for a failed check. So the batch statement carries neither
+ * failure reporting nor the other writer's state, whose sub-plans PostgreSQL would start
+ * on every execution: it is the common case's cost, and a conflict pays one more round
  * trip.
  *
  * Every attribute written gets the session's new version: it is higher than any version
@@ -40,22 +41,20 @@ export type BatchUpdateShape = SingleUpdateShape;
  * One result row, whatever the batch size (rows cost more to send and parse than json):
  * `updated_at` (ms, the same for all); `ok`: three arrays over the applied updates, their
  * `i`, new version, and `last_accessed` in ms, or null where it is the access the caller
- * sent, uncapped (the common case: no conversion to ms per row); `changed`
- * `[i, session]` per applied update whose session someone else changed since its caller
- * read it (the columns and the attributes it did not write; else the caller applies its
- * own changes to what it read). A session expired by either rule (the node's access
- * counted, capped at the database clock) is not updated.
+ * sent, uncapped (the common case: no conversion to ms per row). A session expired by
+ * either rule (the node's access counted, capped at the database clock) is not updated.
  *
- * Per update (arrays, one element per update): $1 id, $2 check version, $3 version read,
- * $4 group changed, $5 group id, $6 new expires_at ms (null: keep), $7 include_inactivity
- * (null: keep), $8 notify on success, $9 sent empty (the failed-check notice is the
- * single-update statement's, see above; kept so the positions stay). Per attribute (flattened, with the 1-based update index): $10-$13 set (index,
- * key, value, expiry ms), $14-$16 checked (index, key, version read; 0 = absent),
- * $17-$18 deleted (index, key). $19 channel, $20 sender node id. Per update again: $21
- * the latest access the node knows of (ms, or null), $23 `created_at` of the session the
- * caller read (ms), $24 whether it checks attribute versions. $22 the idle limit (ms).
- * Every shape takes the same values; the one without checks needs $14-$16 empty, the
- * one without deletes $17-$18 (the store picks the shape from them).
+ * Per update (arrays, one element per update): $1 id, $3 version read, $4 group changed,
+ * $5 group id, $6 new expires_at ms (null: keep), $7 include_inactivity (null: keep), $8
+ * notify on success. Per attribute (flattened, with the 1-based update index): $10-$13 set
+ * (index, key, value, expiry ms), $14-$16 checked (index, key, version read; 0 = absent),
+ * $17-$18 deleted (index, key). $19 channel, $20 sender node id. Per update again: $21 the
+ * latest access the node knows of (ms, or null), $23 `created_at` of the session the
+ * caller read (ms). $22 the idle limit (ms). $2, $9 and $24 are sent empty: what they
+ * carried (the version check, the failed-check notice, which updates check attributes)
+ * is the single-update statement's now, and the positions stay. Every shape takes the
+ * same values; the one without checks needs $14-$16 empty, the one without deletes
+ * $17-$18 (the store picks the shape from them).
  */
 function batchUpdate(t: TableNames, shape: BatchUpdateShape): Statement {
   const suffix = `${shape.checks ? '_chk' : ''}${shape.deletes ? '_del' : ''}`;
@@ -74,15 +73,14 @@ function batchUpdate(t: TableNames, shape: BatchUpdateShape): Statement {
                 WHERE s.i = d.i AND a.session_id = s.id AND a.key = d.key
              )`
     : '';
-  const notDeleted = shape.deletes ? 'AND NOT EXISTS (SELECT 1 FROM unnest($17::int[], $18::text[]) AS d(i, key) WHERE d.i = u.i AND d.key = a.key)' : '';
   // Parameters a shape does not use are still typed, so every shape takes the same values.
-  const unused = `${shape.checks ? '' : ', cardinality($14::int[]) + cardinality($15::text[]) + cardinality($16::int[]) AS no_checks'}${
-    shape.deletes ? '' : ', cardinality($17::int[]) + cardinality($18::text[]) AS no_deletes'}`;
+  const unused = `${shape.checks ? '' : ' + cardinality($14::int[]) + cardinality($15::text[]) + cardinality($16::int[])'}${
+    shape.deletes ? '' : ' + cardinality($17::int[]) + cardinality($18::text[])'}`;
   return {
     name: statementName(t, `update_batch${suffix}`),
     text: `WITH u AS (
-               SELECT u.*, ${msStart('u.created')} AS created_from FROM unnest($1::uuid[], $2::boolean[], $3::int[], $4::boolean[], $5::text[], $6::float8[], $7::boolean[], $8::boolean[], $21::float8[], $23::float8[], $24::boolean[])
-                 WITH ORDINALITY AS u(id, check_version, expected, group_changed, group_id, expires, incl, notify_ok, access, created, checks, i)
+               SELECT u.*, ${msStart('u.created')} AS created_from FROM unnest($1::uuid[], $3::int[], $4::boolean[], $5::text[], $6::float8[], $7::boolean[], $8::boolean[], $21::float8[], $23::float8[])
+                 WITH ORDINALITY AS u(id, expected, group_changed, group_id, expires, incl, notify_ok, access, created, i)
              ), ${chk}s AS (
                UPDATE ${t.sessions} x
                   SET version = x.version + 1,
@@ -92,21 +90,13 @@ function batchUpdate(t: TableNames, shape: BatchUpdateShape): Statement {
                       include_inactivity = coalesce(u.incl, x.include_inactivity),
                       last_accessed = greatest(x.last_accessed, ${nodeAccess('u.access')})
                  FROM u
-                WHERE x.id = u.id AND ${sessionAlive('x', 'u.access', '$22')}
-                  AND ((x.version = u.expected AND ${sameSession('x', 'u.created_from')}) OR x.version = (SELECT y.version FROM ${t.sessions} y WHERE y.id = u.id))
-                  AND (NOT u.check_version OR (x.version = u.expected AND ${sameSession('x', 'u.created_from')}))
-                  ${shape.checks ? `AND (NOT u.checks OR ${sameSession('x', 'u.created_from')}) AND NOT EXISTS (SELECT 1 FROM chk WHERE chk.i = u.i)` : ''}
+                WHERE x.id = u.id AND x.version = u.expected AND ${sameSession('x', 'u.created_from')}
+                  AND ${sessionAlive('x', 'u.access', '$22')}
+                  ${shape.checks ? 'AND NOT EXISTS (SELECT 1 FROM chk WHERE chk.i = u.i)' : ''}
                RETURNING x.id, x.version, u.i AS i, u.notify_ok,
                          -- null when it is the caller's own access (the usual case): no ms() to compute. Compared
                          -- with that access as sent, not as capped: capped at now(), it is not what the caller has.
-                         CASE WHEN x.last_accessed = ${ts('u.access')} THEN NULL ELSE ${ms('x.last_accessed')} END AS accessed,
-                         -- The snapshot's attributes are the latest here: the row applied at the snapshot's version.
-                         CASE WHEN x.version - 1 <> u.expected OR NOT ${sameSession('x', 'u.created_from')} THEN
-                           ${changedSession('x', `SELECT a.key, a.value, a.expires_at, a.version FROM ${t.attributes} a
-                                                   WHERE a.session_id = x.id AND ${live('a')}
-                                                     AND NOT EXISTS (SELECT 1 FROM unnest($10::int[], $11::text[]) AS w(i, key) WHERE w.i = u.i AND w.key = a.key)
-                                                     ${notDeleted}`)}
-                         END AS changed
+                         CASE WHEN x.last_accessed = ${ts('u.access')} THEN NULL ELSE ${ms('x.last_accessed')} END AS accessed
              ), up AS (
                INSERT INTO ${t.attributes} AS a (session_id, key, value, expires_at, version)
                SELECT s.id, v.key, v.value, ${ts('v.exp')}, s.version
@@ -119,10 +109,9 @@ function batchUpdate(t: TableNames, shape: BatchUpdateShape): Statement {
              -- updates (MAX_UPDATE_BATCH in session.store.ts), ~2.6 kB of ids.
              SELECT ${ms('now()')} AS updated_at,
                     json_build_array(json_agg(s.i), json_agg(s.version), json_agg(s.accessed)) AS ok,
-                    json_agg(json_build_array(s.i, s.changed)) FILTER (WHERE s.changed IS NOT NULL) AS changed,
                     CASE WHEN bool_or(s.notify_ok) THEN
                       pg_notify($19::text, json_build_object('n', $20::text, 't', 's', 'i', json_agg(s.id) FILTER (WHERE s.notify_ok))::text)
-                    END AS notified, cardinality($9::boolean[]) AS no_failure_notice${unused}
+                    END AS notified, cardinality($2::boolean[]) + cardinality($9::boolean[]) + cardinality($24::boolean[])${unused} AS unused
                FROM s`,
   };
 }

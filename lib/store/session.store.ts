@@ -6,6 +6,7 @@ import { attributesFromTuples, toSnapshot, type SessionRow } from './session-row
 import { sessionStatements, type SessionStatements } from './session.statements.js';
 import { singleUpdateStatements, type SingleUpdateShape } from './single-update.statements.js';
 import { batchUpdateStatements, type BatchUpdateShape } from './batch-update.statements.js';
+import { exactUpdateStatements } from './exact-update.statements.js';
 import { isStatementError } from './commit-outcome.js';
 import { booleanArray, numberArray, textArray, uuidArray } from './array-literal.js';
 import { frameworkSessionStatements, type FrameworkSessionStatements } from './framework-session.statements.js';
@@ -80,12 +81,18 @@ interface UpdateRow {
 /** The columns and other attributes of a session someone else changed since the caller read it. */
 type ChangedSession = Omit<SessionRow, 'version' | 'updated_at' | 'last_accessed'> & { others: AttributeTuple[] };
 
+/** The row of the exact-update statement, when it applied. */
+interface ExactUpdateRow {
+  version: number | null;
+  updated_at: number | null;
+  last_accessed: number | null;
+}
+
 /** The one row of the batch statement (see `batch-update.statements.ts`). */
 interface UpdateBatchRow {
   updated_at: number;
   /** Per applied update: its position, new version, and `last_accessed` ms (null: the access the update sent). */
   ok: [i: number[] | null, version: number[] | null, accessed: Array<number | null> | null];
-  changed: Array<[i: number, session: ChangedSession]> | null;
 }
 
 /** Concurrent update batches in flight per node; the rest of the pool stays free for reads. */
@@ -108,6 +115,7 @@ const UNIQUE_VIOLATION = '23505';
 export class SessionStore {
   private readonly sql: SessionStatements;
   private readonly singleUpdate: (shape: SingleUpdateShape) => Statement;
+  private readonly exactUpdate: (shape: SingleUpdateShape) => Statement;
   private readonly batchUpdate: (shape: BatchUpdateShape) => Statement;
   private readonly batcher: WriteBatcher<UpdateCommand, UpdateResult>;
 
@@ -120,6 +128,7 @@ export class SessionStore {
   ) {
     this.sql = sessionStatements(db.tables);
     this.singleUpdate = singleUpdateStatements(db.tables);
+    this.exactUpdate = exactUpdateStatements(db.tables);
     this.batchUpdate = batchUpdateStatements(db.tables);
     this.batcher = new WriteBatcher((commands) => this.updateBatch(commands), UPDATE_BATCHES_IN_FLIGHT, MAX_UPDATE_BATCH);
   }
@@ -199,7 +208,7 @@ export class SessionStore {
   private async writeBatch(commands: UpdateCommand[]): Promise<Array<BatchOutcome<UpdateResult>>> {
     if (commands.length === 1) {
       try {
-        return [{ ok: true, value: await this.runSingle(commands[0]!) }];
+        return [await this.runExact(commands[0]!)];
       } catch (error) {
         return [{ ok: false, error }];
       }
@@ -222,7 +231,6 @@ export class SessionStore {
       const cmd = sorted[i - 1];
       if (cmd !== undefined) outcomes[order[i - 1]!] = { ok: true, value: decodeUpdate(result, cmd) };
     };
-    const changed = new Map(row.changed ?? []);
     const [applied, versions, accessed] = row.ok;
     for (let k = 0; k < (applied?.length ?? 0); k++) {
       const i = applied![k]!;
@@ -235,11 +243,26 @@ export class SessionStore {
         outcomes[order[i - 1]!] = { ok: true, value: { kind: 'committed-unreadable', cause: new Error(`update ${i} of the batch came back without its version or access time`) } };
         continue;
       }
-      decode(i, { snap_version: null, snap_created: null, conflict_key: null, version, updated_at: row.updated_at, last_accessed: lastAccessed, changed: changed.get(i) ?? null });
+      decode(i, { snap_version: null, snap_created: null, conflict_key: null, version, updated_at: row.updated_at, last_accessed: lastAccessed, changed: null });
     }
     // Not applied (a failed check, gone, or a stale snapshot): run again on its own (see
     // `updateBatch`), where the single-update statement says which.
     return Array.from(outcomes, (outcome) => outcome ?? NOT_APPLIED);
+  }
+
+  /**
+   * A lone update in the exact-update statement: applied only where the caller read the
+   * latest state (see `exact-update.statements.ts`); otherwise not applied, and
+   * `updateBatch` runs it again in the single-update statement.
+   */
+  private async runExact(cmd: UpdateCommand): Promise<BatchOutcome<UpdateResult>> {
+    const statement = this.exactUpdate({ checks: cmd.checkedKeys.length > 0, deletes: cmd.deleteKeys.length > 0 });
+    const [row] = await this.queryRetryingDeadlock<ExactUpdateRow>(statement, exactUpdateParameters(cmd, this.channel, this.nodeId, this.inactivity));
+    if (row === undefined) return NOT_APPLIED;
+    return {
+      ok: true,
+      value: decodeUpdate({ snap_version: null, snap_created: null, conflict_key: null, version: row.version, updated_at: row.updated_at, last_accessed: row.last_accessed, changed: null }, cmd),
+    };
   }
 
   /** One update in the single-update statement (in `tx` when given). */
@@ -440,6 +463,15 @@ function singleUpdateParameters(cmd: UpdateCommand, channel: string, nodeId: str
   ];
 }
 
+/** The parameters of the exact-update statement. */
+function exactUpdateParameters(cmd: UpdateCommand, channel: string, nodeId: string, inactivity: number): unknown[] {
+  return [
+    cmd.id, cmd.expectedVersion, cmd.base.createdAt, textArray(cmd.setKeys), textArray(cmd.setValues), numberArray(cmd.setExpiries),
+    textArray(cmd.deleteKeys), cmd.groupChanged, cmd.groupId, cmd.expiresAt, cmd.includeInactivity, channel, nodeId, cmd.notifyOnSuccess,
+    cmd.lastAccess, inactivity, textArray(cmd.checkedKeys), numberArray(cmd.checkedVersions),
+  ];
+}
+
 /** A promise's outcome as a value (for the batcher's per-command results). */
 function settle<R>(promise: Promise<R>): Promise<BatchOutcome<R>> {
   return promise.then(
@@ -470,7 +502,6 @@ function updateBatchParameters(commands: UpdateCommand[], channel: string, nodeI
   // Presized: one element per update (arrays grown by push allocate several times over).
   const n = commands.length;
   const ids = new Array<string>(n);
-  const checkVersion = new Array<boolean>(n);
   const expected = new Array<number>(n);
   const groupChanged = new Array<boolean>(n);
   const groupIds = new Array<string | null>(n);
@@ -479,7 +510,6 @@ function updateBatchParameters(commands: UpdateCommand[], channel: string, nodeI
   const notifyOk = new Array<boolean>(n);
   const access = new Array<number | null>(n);
   const created = new Array<number>(n);
-  const checks = new Array<boolean>(n);
   const setIdx: number[] = [], setKeys: string[] = [], setValues: string[] = [], setExp: Array<number | null> = [];
   const chkIdx: number[] = [], chkKeys: string[] = [], chkVers: number[] = [];
   const delIdx: number[] = [], delKeys: string[] = [];
@@ -487,7 +517,6 @@ function updateBatchParameters(commands: UpdateCommand[], channel: string, nodeI
     const cmd = commands[u]!;
     const i = u + 1;
     ids[u] = cmd.id;
-    checkVersion[u] = cmd.checkVersion;
     expected[u] = cmd.expectedVersion;
     groupChanged[u] = cmd.groupChanged;
     groupIds[u] = cmd.groupId;
@@ -496,7 +525,6 @@ function updateBatchParameters(commands: UpdateCommand[], channel: string, nodeI
     notifyOk[u] = cmd.notifyOnSuccess;
     access[u] = cmd.lastAccess;
     created[u] = cmd.base.createdAt;
-    checks[u] = cmd.checkedKeys.length > 0;
     for (let k = 0; k < cmd.setKeys.length; k++) {
       setIdx.push(i);
       setKeys.push(cmd.setKeys[k]!);
@@ -515,10 +543,10 @@ function updateBatchParameters(commands: UpdateCommand[], channel: string, nodeI
   }
   // As literals: `pg`'s own array encoding made most of an update's garbage (see array-literal.ts).
   return [
-    uuidArray(ids), booleanArray(checkVersion), numberArray(expected), booleanArray(groupChanged), textArray(groupIds), numberArray(expires),
+    uuidArray(ids), '{}', numberArray(expected), booleanArray(groupChanged), textArray(groupIds), numberArray(expires),
     booleanArray(incl), booleanArray(notifyOk), '{}',
     numberArray(setIdx), textArray(setKeys), textArray(setValues), numberArray(setExp), numberArray(chkIdx), textArray(chkKeys), numberArray(chkVers),
-    numberArray(delIdx), textArray(delKeys), channel, nodeId, numberArray(access), inactivity, numberArray(created), booleanArray(checks),
+    numberArray(delIdx), textArray(delKeys), channel, nodeId, numberArray(access), inactivity, numberArray(created), '{}',
   ];
 }
 

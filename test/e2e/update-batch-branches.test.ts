@@ -123,6 +123,22 @@ describe('update batch: every branch in one coalesced statement', () => {
     }
   });
 
+  it('a coalesced batch is one statement: its updates commit in one transaction', async () => {
+    // A batch statement PostgreSQL refuses is not an error the callers see: each update
+    // then runs on its own. So only the database can tell that batches are really batched:
+    // every update of one statement has the same transaction time (updated_at = now()).
+    const sessions = await Promise.all(['tx-1', 'tx-2', 'tx-3', 'tx-4', 'tx-5'].map((user) => node.sessions.createSession(user)));
+    batches.length = 0;
+    // The first goes alone (nothing in flight); the other four wait and go together.
+    const updated = await Promise.all(sessions.map((s) => {
+      s.setAttribute('n', 1);
+      return node.sessions.updateSession(s);
+    }));
+    assert.deepEqual(batches.slice(0, 2), [1, 4]);
+    const rows = await db.query<{ at: string }>(`SELECT updated_at::text AS at FROM sessions WHERE id = ANY($1::uuid[])`, [updated.slice(1).map((s) => s.id)]);
+    assert.equal(new Set(rows.map((r) => r.at)).size, 1, `one transaction time for the batch, got ${rows.map((r) => r.at).join(', ')}`);
+  });
+
   it("each applied update in a batch returns the session's stored last access, also when another node's access is later", async () => {
     const sessions = await Promise.all(['own-1', 'own-2', 'later'].map((user) => node.sessions.createSession(user)));
     const store = node.app.get(SessionStore);
