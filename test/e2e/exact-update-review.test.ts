@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { SessionConflictError, type Session } from '../../lib/index.js';
 import { SessionStore, type UpdateCommand } from '../../lib/store/session.store.js';
 import { SESSION_DATABASE } from '../../lib/options/internal.tokens.js';
-import type { SessionDatabase, Statement } from '../../lib/store/session.database.js';
+import { Transaction, type SessionDatabase, type Statement } from '../../lib/store/session.database.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { assertNoOpenHandles } from '../support/handles.js';
 import { recordUpdateBatches, startNode, type TestNode } from '../support/nodes.js';
@@ -28,14 +28,23 @@ describe('exact-update and batch statements (review of 9cd8374)', () => {
     db = await createTestDatabase();
     node = await startNode(db.url);
     batches = recordUpdateBatches(node);
-    const database = node.app.get<SessionDatabase>(SESSION_DATABASE);
-    const query = database.query.bind(database);
-    (database as unknown as { query: SessionDatabase['query'] }).query = ((statement: Statement | string, values?: unknown[]) => {
+    const record = (statement: Statement | string) => {
       const name = typeof statement === 'string' ? undefined : statement.name;
       const update = name === undefined ? null : /_(update(?:_exact|_batch)?(?:_chk)?(?:_del)?)$/.exec(name);
       if (update) ran.push(update[1]!);
+    };
+    const database = node.app.get<SessionDatabase>(SESSION_DATABASE);
+    const query = database.query.bind(database);
+    (database as unknown as { query: SessionDatabase['query'] }).query = ((statement: Statement | string, values?: unknown[]) => {
+      record(statement);
       return query(statement, values);
     }) as SessionDatabase['query'];
+    // Statements inside a transaction (assignSessionUser); this process runs only this suite.
+    const txQuery = Transaction.prototype.query;
+    Transaction.prototype.query = function (this: Transaction, statement: Statement | string, values?: unknown[]) {
+      record(statement);
+      return txQuery.call(this, statement, values);
+    } as Transaction['query'];
   });
 
   after(async () => {
@@ -151,6 +160,27 @@ describe('exact-update and batch statements (review of 9cd8374)', () => {
       }
     });
   }
+
+  // assignSessionUser writes the pending changes inside its transaction, where only the
+  // single-update statement can apply an update over someone else's newer state (the
+  // exact-update statement would leave it unapplied on every retry, and the assignment
+  // would fail after 100 of them).
+  it('assignSessionUser from a copy someone else changed since writes it in the single-update statement, over the newer state', async () => {
+    const s = await node.sessions.createSession('assign-from', { a: { value: 0 } });
+    const copy = await node.sessions.getSession(s.id, { forceRefresh: true });
+    const other = await node.sessions.getSession(s.id, { forceRefresh: true });
+    other.setAttribute('theirs', 't');
+    await node.sessions.updateSession(other); // v2
+    copy.setAttribute('a', 1);
+    ran = [];
+    const assigned = await node.sessions.assignSessionUser(copy, 'assign-to');
+    assert.deepEqual(ran, ['update'], 'the pending changes went through the single-update statement');
+    assert.equal(assigned.userId, 'assign-to');
+    const values = Object.fromEntries(Object.entries(assigned.getAttributes()).map(([k, v]) => [k, v.value]));
+    assert.deepEqual(values, { a: 1, theirs: 't' });
+    const [row] = await db.query<{ user_id: string }>(`SELECT user_id FROM sessions WHERE id = $1`, [s.id]);
+    assert.equal(row!.user_id, 'assign-to');
+  });
 
   // A lone update PostgreSQL refuses (past the validators): before 9cd8374 the
   // single-update statement failed its caller with the database's error and wrote
