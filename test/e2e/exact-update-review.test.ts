@@ -114,6 +114,41 @@ describe('exact-update and batch statements (review of 9cd8374)', () => {
     });
   }
 
+  // The exact-update statement writes the columns from its own parameter positions
+  // ($8-$11), and the caller builds the returned state from its copy plus the command: a
+  // position mixed up would store one thing and return (and cache) another.
+  it('a lone update changing the group, expiry, inclusion and an attribute expiry: stored, returned and cached alike', async () => {
+    const s = await node.sessions.createSession('columns', { a: { value: 0 } }, { groupId: 'g0' });
+    const row = async () => (await db.query<{ group_id: string | null; expires_at: number; include_inactivity: boolean; a_expires: number | null; version: number }>(
+      `SELECT s.group_id, floor(extract(epoch FROM s.expires_at) * 1000)::float8 AS expires_at, s.include_inactivity, s.version,
+              floor(extract(epoch FROM a.expires_at) * 1000)::float8 AS a_expires
+         FROM sessions s JOIN session_attributes a ON a.session_id = s.id AND a.key = 'a' WHERE s.id = $1`, [s.id]))[0]!;
+    const view = (x: Session) => ({
+      group_id: x.groupId, expires_at: x.expiresAt.getTime(), include_inactivity: x.includeInactivity,
+      a_expires: x.getAttributeRecord('a')!.expiresAt?.getTime() ?? null, version: x.version,
+    });
+    const expiresAt = new Date(Date.now() + 3_600_000);
+    const attributeExpiry = new Date(Date.now() + 600_000);
+    const copy = await node.sessions.getSession(s.id, { forceRefresh: true });
+    copy.groupId = 'g1';
+    copy.setAttribute('a', 1, { expiresAt: attributeExpiry });
+    ran = [];
+    const first = await node.sessions.updateSession(copy, { expiresAt, includeInactivity: false });
+    assert.deepEqual(ran, ['update_exact']);
+    assert.deepEqual(await row(), { group_id: 'g1', expires_at: expiresAt.getTime(), include_inactivity: false, a_expires: attributeExpiry.getTime(), version: 2 });
+    assert.deepEqual(view(first), await row(), 'returned as stored');
+    assert.deepEqual(view(await node.sessions.getSession(s.id)), await row(), 'cached as stored');
+    // Group removed, the rest kept.
+    const again = await node.sessions.getSession(s.id);
+    again.groupId = null;
+    ran = [];
+    const second = await node.sessions.updateSession(again);
+    assert.deepEqual(ran, ['update_exact']);
+    assert.deepEqual(await row(), { group_id: null, expires_at: expiresAt.getTime(), include_inactivity: false, a_expires: attributeExpiry.getTime(), version: 3 });
+    assert.deepEqual(view(second), await row(), 'returned as stored');
+    assert.deepEqual(view(await node.sessions.getSession(s.id)), await row(), 'cached as stored');
+  });
+
   // A commit landing between the exact statement's snapshot and its row lock: the row it
   // then locks is not the version its caller read, so it must not apply (the state it
   // would return is built from the caller's copy and would miss the other writer's
