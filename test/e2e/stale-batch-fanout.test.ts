@@ -1,0 +1,65 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Session } from '../../lib/index.js';
+import { SESSION_DATABASE } from '../../lib/options/internal.tokens.js';
+import type { SessionDatabase, Statement } from '../../lib/store/session.database.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { assertNoOpenHandles } from '../support/handles.js';
+import { recordUpdateBatches, startNode, type TestNode } from '../support/nodes.js';
+
+/**
+ * Review of 9cd8374: the batch statement no longer applies an update over a version
+ * someone else wrote since its caller read the session; each such update runs again on
+ * its own. Those re-runs are outside the batcher's slots (UPDATE_BATCHES_IN_FLIGHT = 2,
+ * "the rest of the pool stays free for reads"), so a batch of stale copies (another node
+ * wrote those sessions meanwhile: the ordinary multi-node case, no checks involved) must
+ * not turn into as many concurrent statements as it has updates, taking the whole pool.
+ */
+describe('a batch of stale copies (review of 9cd8374)', () => {
+  let db: TestDatabase;
+  let node: TestNode;
+  let batches: number[] = [];
+  let inFlight = 0;
+  let peak = 0;
+
+  before(async () => {
+    db = await createTestDatabase();
+    node = await startNode(db.url, { notifyOnUpdates: false });
+    batches = recordUpdateBatches(node);
+    const database = node.app.get<SessionDatabase>(SESSION_DATABASE);
+    const query = database.query.bind(database);
+    (database as unknown as { query: SessionDatabase['query'] }).query = ((statement: Statement | string, values?: unknown[]) => {
+      const name = typeof statement === 'string' ? undefined : statement.name;
+      if (name === undefined || !/_update(_exact|_batch)?(_chk)?(_del)?$/.test(name)) return query(statement, values);
+      peak = Math.max(peak, ++inFlight);
+      return query(statement, values).finally(() => inFlight--);
+    }) as SessionDatabase['query'];
+  });
+
+  after(async () => {
+    await node?.close();
+    await assertNoOpenHandles();
+    await db?.drop();
+  });
+
+  it('30 updates of sessions another writer changed since they were read: all land, with few update statements at once', async () => {
+    const created = await Promise.all(Array.from({ length: 30 }, (_, i) => node.sessions.createSession(`stale-${i}`, { a: { value: 0 } })));
+    const copies: Session[] = await Promise.all(created.map((s) => node.sessions.getSession(s.id, { forceRefresh: true })));
+    // Another node's writes (committed before ours; this node was not told: notify off).
+    await db.query(`UPDATE sessions SET version = version + 1 WHERE id = ANY($1::uuid[])`, [created.map((s) => s.id)]);
+    await db.query(`INSERT INTO session_attributes (session_id, key, value, version) SELECT unnest($1::uuid[]), 'theirs', '"t"', 2`, [created.map((s) => s.id)]);
+    batches.length = 0;
+    peak = 0;
+    const saved = await Promise.all(copies.map((c) => {
+      c.setAttribute('a', 1);
+      return node.sessions.updateSession(c);
+    }));
+    assert.deepEqual(batches.slice(0, 2), [1, 29]);
+    for (const s of saved) {
+      assert.equal(s.version, 3);
+      assert.deepEqual({ a: s.getAttribute('a'), theirs: s.getAttribute('theirs') }, { a: 1, theirs: 't' });
+    }
+    // Two batches in flight, and the re-runs of each beside it one at a time at most.
+    assert.ok(peak <= 4, `update statements at once: ${peak} (the pool has 10 connections)`);
+  });
+});
