@@ -7,6 +7,7 @@ import { sessionStatements, type SessionStatements } from './session.statements.
 import { singleUpdateStatements, type SingleUpdateShape } from './single-update.statements.js';
 import { batchUpdateStatements, type BatchUpdateShape } from './batch-update.statements.js';
 import { exactUpdateStatements } from './exact-update.statements.js';
+import { staleBatchUpdateStatements } from './stale-batch-update.statements.js';
 import { isStatementError } from './commit-outcome.js';
 import { booleanArray, numberArray, textArray, uuidArray } from './array-literal.js';
 import { frameworkSessionStatements, type FrameworkSessionStatements } from './framework-session.statements.js';
@@ -95,12 +96,20 @@ interface UpdateBatchRow {
   ok: [i: number[] | null, version: number[] | null, accessed: Array<number | null> | null];
 }
 
+/** The one row of the stale-batch statement (see `stale-batch-update.statements.ts`). */
+interface StaleBatchRow extends UpdateBatchRow {
+  /** Per update applied over someone else's newer state: its position and that state. */
+  changed: Array<[i: number, session: ChangedSession]> | null;
+}
+
 /** Concurrent update batches in flight per node; the rest of the pool stays free for reads. */
 const UPDATE_BATCHES_IN_FLIGHT = 2;
 /** Largest batch: its notification ids fit in the one payload the batch statement sends (64 ids: ~2.6 kB of 8000). */
 const MAX_UPDATE_BATCH = 64;
+/** An update a statement did not apply. */
+const NOT_APPLIED_RESULT: UpdateResult = Object.freeze({ kind: 'retry' });
 /** The batch's report of an update it did not apply. */
-const NOT_APPLIED: BatchOutcome<UpdateResult> = Object.freeze({ ok: true, value: Object.freeze({ kind: 'retry' }) });
+const NOT_APPLIED: BatchOutcome<UpdateResult> = Object.freeze({ ok: true, value: NOT_APPLIED_RESULT });
 /** An update whose snapshot turned out stale is re-run; this bounds pathological contention. */
 const MAX_STALE_RETRIES = 100;
 /** PostgreSQL's "deadlock detected": the statement was rolled back whole and can run again. */
@@ -117,6 +126,7 @@ export class SessionStore {
   private readonly singleUpdate: (shape: SingleUpdateShape) => Statement;
   private readonly exactUpdate: (shape: SingleUpdateShape) => Statement;
   private readonly batchUpdate: (shape: BatchUpdateShape) => Statement;
+  private readonly staleBatchUpdate: (shape: BatchUpdateShape) => Statement;
   private readonly batcher: WriteBatcher<UpdateCommand, UpdateResult>;
 
   constructor(
@@ -130,6 +140,7 @@ export class SessionStore {
     this.singleUpdate = singleUpdateStatements(db.tables);
     this.exactUpdate = exactUpdateStatements(db.tables);
     this.batchUpdate = batchUpdateStatements(db.tables);
+    this.staleBatchUpdate = staleBatchUpdateStatements(db.tables);
     this.batcher = new WriteBatcher((commands) => this.updateBatch(commands), UPDATE_BATCHES_IN_FLIGHT, MAX_UPDATE_BATCH);
   }
 
@@ -185,14 +196,61 @@ export class SessionStore {
    */
   private async updateBatch(commands: UpdateCommand[]): Promise<Array<BatchOutcome<UpdateResult>>> {
     const outcomes = await this.writeBatch(commands);
-    // An update the batch did not apply is run again on its own, outside the batch's slot,
-    // while the batcher still holds the command's key: re-queued by its caller, it could be
-    // overtaken by a later update of that session.
+    // An update the batch did not apply is run again, outside the batch's slot, while the
+    // batcher still holds the command's key: re-queued by its caller, it could be overtaken
+    // by a later update of that session. Several go again together, in one statement that
+    // also applies over a newer version (see `stale-batch-update.statements.ts`), not as
+    // one statement each at once; what that one does not apply runs on its own.
+    const notApplied: number[] = [];
     for (let i = 0; i < outcomes.length; i++) {
       const outcome = outcomes[i]!;
-      if (outcome.ok && outcome.value.kind === 'retry') outcomes[i] = { ...outcome, later: settle(this.untilNotStale(commands[i]!)) };
+      if (outcome.ok && outcome.value.kind === 'retry') notApplied.push(i);
     }
+    if (notApplied.length === 0) return outcomes;
+    const together = notApplied.length > 1 ? this.writeStaleBatch(notApplied.map((i) => commands[i]!)) : null;
+    notApplied.forEach((i, k) => {
+      const cmd = commands[i]!;
+      const final = together === null ? this.untilNotStale(cmd) : together.then((results) => (results[k]!.kind === 'retry' ? this.untilNotStale(cmd) : results[k]!));
+      outcomes[i] = { ok: true, value: NOT_APPLIED_RESULT, later: settle(final) };
+    });
     return outcomes;
+  }
+
+  /**
+   * Runs the updates a batch did not apply again, together, in the stale-batch statement.
+   * Each result is `'retry'` where it did not apply (the caller then runs it on its own);
+   * all are when PostgreSQL refuses the statement (bad input: on its own, only the guilty
+   * one fails). A connection failure rejects: it hit them all.
+   */
+  private async writeStaleBatch(commands: UpdateCommand[]): Promise<UpdateResult[]> {
+    const order = commands.map((_, i) => i).sort((a, b) => (commands[a]!.id < commands[b]!.id ? -1 : 1));
+    const sorted = order.map((i) => commands[i]!);
+    const statement = this.staleBatchUpdate({ checks: sorted.some((cmd) => cmd.checkedKeys.length > 0), deletes: sorted.some((cmd) => cmd.deleteKeys.length > 0) });
+    const values = updateBatchParameters(sorted, this.channel, this.nodeId, this.inactivity);
+    values[1] = booleanArray(sorted.map((cmd) => cmd.checkVersion));
+    values[23] = booleanArray(sorted.map((cmd) => cmd.checkedKeys.length > 0));
+    const results = new Array<UpdateResult>(commands.length).fill(NOT_APPLIED_RESULT);
+    let row: StaleBatchRow;
+    try {
+      [row] = (await this.queryRetryingDeadlock<StaleBatchRow>(statement, values)) as [StaleBatchRow];
+    } catch (err) {
+      if (!isStatementError(err)) throw err;
+      return results;
+    }
+    const changed = new Map(row.changed ?? []);
+    const [applied, versions, accessed] = row.ok;
+    for (let k = 0; k < (applied?.length ?? 0); k++) {
+      const i = applied![k]!;
+      const cmd = sorted[i - 1];
+      if (cmd === undefined) continue;
+      const version = versions?.[k];
+      const lastAccessed = accessed?.[k] ?? cmd.lastAccess;
+      results[order[i - 1]!] =
+        typeof version !== 'number' || typeof lastAccessed !== 'number'
+          ? { kind: 'committed-unreadable', cause: new Error(`update ${i} of the stale batch came back without its version or access time`) }
+          : decodeUpdate({ snap_version: null, snap_created: null, conflict_key: null, version, updated_at: row.updated_at, last_accessed: lastAccessed, changed: changed.get(i) ?? null }, cmd);
+    }
+    return results;
   }
 
   /**
