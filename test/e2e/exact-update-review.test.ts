@@ -30,7 +30,7 @@ describe('exact-update and batch statements (review of 9cd8374)', () => {
     batches = recordUpdateBatches(node);
     const record = (statement: Statement | string) => {
       const name = typeof statement === 'string' ? undefined : statement.name;
-      const update = name === undefined ? null : /_(update(?:_exact|_batch)?(?:_chk)?(?:_del)?)$/.exec(name);
+      const update = name === undefined ? null : /_(update(?:_exact|_batch|_restale)?(?:_chk)?(?:_del)?)$/.exec(name);
       if (update) ran.push(update[1]!);
     };
     const database = node.app.get<SessionDatabase>(SESSION_DATABASE);
