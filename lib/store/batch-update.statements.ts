@@ -24,11 +24,13 @@ export type BatchUpdateShape = SingleUpdateShape;
  * `UPDATE`'s result, so they happen only where it applied, under its row lock. The caller
  * sorts the updates by id, so concurrent batches lock rows in one order.
  *
- * Only applied updates are reported. One that was not (someone else changed the session
- * since its caller read it, a check failed, the session is gone or expired) is run again
- * on its own by the caller, in the single-update statement, which applies an update
- * without checks over the newer state and returns that state, tells the failures apart,
- * and sends the notification for a failed check. So the batch statement carries neither
+ * Only applied updates are reported. Those that were not (someone else changed the
+ * session since its caller read it, a check failed, the session is gone or expired) are
+ * run again by the caller: together in the stale-batch statement
+ * (`stale-batch-update.statements.ts`), which applies an update over the newer state and
+ * returns that state, so a batch of stale copies stays one more statement, not one per
+ * update; what that does not apply, on its own in the single-update statement, which tells
+ * the failures apart and sends the notification for a failed check. So the batch statement carries neither
  * failure reporting nor the other writer's state, whose sub-plans PostgreSQL would start
  * on every execution: it is the common case's cost, and a conflict pays one more round
  * trip.
