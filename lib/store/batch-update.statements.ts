@@ -1,5 +1,5 @@
 import type { Statement } from './session.database.js';
-import { live, ms, msStart, nodeAccess, sameSession, sessionAlive, statementName, ts } from './sql-fragments.js';
+import { changedSession, live, ms, msStart, nodeAccess, sameSession, sessionAlive, statementName, ts } from './sql-fragments.js';
 import type { SingleUpdateShape } from './single-update.statements.js';
 import type { TableNames } from './table-names.js';
 
@@ -26,15 +26,17 @@ export type BatchUpdateShape = SingleUpdateShape;
  *
  * Only applied updates are reported. Those that were not (someone else changed the
  * session since its caller read it, a check failed, the session is gone or expired) are
- * run again by the caller: together in the stale-batch statement
- * (`stale-batch-update.statements.ts`), which applies an update over the newer state and
- * returns that state, so a batch of stale copies stays one more statement, not one per
- * update; what that does not apply, on its own in the single-update statement, which tells
- * the failures apart and sends the notification for a failed check. So the batch statement carries neither
- * failure reporting nor the other writer's state, whose sub-plans PostgreSQL would start
- * on every execution: it is the common case's cost, and a conflict pays one more round
- * trip.
- *
+ * run again by the caller, together, in the second form of this statement
+ * (`staleBatchUpdateStatements`): there an update without checks also applies over a
+ * newer version of the same session, if that is the one in the statement's snapshot (a
+ * sub-select, evaluated only then), and `changed` carries `[i, session]` for it (the
+ * columns and the attributes it did not write), so a batch of stale copies costs one more
+ * statement, not one per update. What that does not apply runs on its own in the
+ * single-update statement, which tells the failures apart and sends the notification for
+ * a failed check. So the first form carries neither failure reporting nor the other
+ * writer's state, whose sub-plans PostgreSQL would start on every execution: it is the
+ * common case's cost, and a conflict pays one or two more round trips.
+
  * Every attribute written gets the session's new version: it is higher than any version
  * the attribute had (each was at most the session version of its write), so versions
  * never repeat, also across a delete and re-create (no ABA for `checkAttributeVersion`),
@@ -52,14 +54,15 @@ export type BatchUpdateShape = SingleUpdateShape;
  * (index, key, value, expiry ms), $14-$16 checked (index, key, version read; 0 = absent),
  * $17-$18 deleted (index, key). $19 channel, $20 sender node id. Per update again: $21 the
  * latest access the node knows of (ms, or null), $23 `created_at` of the session the
- * caller read (ms). $22 the idle limit (ms). $2, $9 and $24 are sent empty: what they
- * carried (the version check, the failed-check notice, which updates check attributes)
- * is the single-update statement's now, and the positions stay. Every shape takes the
- * same values; the one without checks needs $14-$16 empty, the one without deletes
- * $17-$18 (the store picks the shape from them).
+ * caller read (ms). $22 the idle limit (ms). Per update, for the second form only (the
+ * first takes them empty): $2 check version, $24 whether it checks attribute versions. $9
+ * is sent empty (the failed-check notice is the single-update statement's; the positions
+ * stay). Every shape takes the same values; the one without checks needs $14-$16 empty,
+ * the one without deletes $17-$18 (the store picks the shape from them).
  */
-function batchUpdate(t: TableNames, shape: BatchUpdateShape): Statement {
+function batchUpdate(t: TableNames, shape: BatchUpdateShape, overNewer: boolean): Statement {
   const suffix = `${shape.checks ? '_chk' : ''}${shape.deletes ? '_del' : ''}`;
+  const same = sameSession('x', 'u.created_from');
   const chk = shape.checks
     ? `chk AS (
                SELECT DISTINCT c.i
@@ -75,14 +78,37 @@ function batchUpdate(t: TableNames, shape: BatchUpdateShape): Statement {
                 WHERE s.i = d.i AND a.session_id = s.id AND a.key = d.key
              )`
     : '';
-  // Parameters a shape does not use are still typed, so every shape takes the same values.
-  const unused = `${shape.checks ? '' : ' + cardinality($14::int[]) + cardinality($15::text[]) + cardinality($16::int[])'}${
-    shape.deletes ? '' : ' + cardinality($17::int[]) + cardinality($18::text[])'}`;
+  const notChecked = shape.checks ? 'AND NOT EXISTS (SELECT 1 FROM chk WHERE chk.i = u.i)' : '';
+  // Over a newer version only without checks, and only of the same session; then the snapshot's
+  // version (a sub-select, evaluated only then) must be the row's latest, so its attributes are.
+  const applies = overNewer
+    ? `((x.version = u.expected AND ${same}) OR x.version = (SELECT y.version FROM ${t.sessions} y WHERE y.id = u.id))
+                  AND (NOT u.check_version OR (x.version = u.expected AND ${same}))
+                  ${shape.checks ? `AND (NOT u.checks OR ${same})` : ''} ${notChecked}`
+    : `x.version = u.expected AND ${same} ${notChecked}`;
+  const notDeleted = shape.deletes ? 'AND NOT EXISTS (SELECT 1 FROM unnest($17::int[], $18::text[]) AS d(i, key) WHERE d.i = u.i AND d.key = a.key)' : '';
+  const changed = overNewer
+    ? `,
+                         CASE WHEN x.version - 1 <> u.expected OR NOT ${same} THEN
+                           ${changedSession('x', `SELECT a.key, a.value, a.expires_at, a.version FROM ${t.attributes} a
+                                                   WHERE a.session_id = x.id AND ${live('a')}
+                                                     AND NOT EXISTS (SELECT 1 FROM unnest($10::int[], $11::text[]) AS w(i, key) WHERE w.i = u.i AND w.key = a.key)
+                                                     ${notDeleted}`)}
+                         END AS changed`
+    : '';
+  // Parameters a statement does not use are still typed, so every shape takes the same values.
+  const unused = [
+    ...(overNewer ? [] : ['cardinality($2::boolean[])', 'cardinality($24::boolean[])']),
+    'cardinality($9::boolean[])',
+    ...(shape.checks ? [] : ['cardinality($14::int[])', 'cardinality($15::text[])', 'cardinality($16::int[])']),
+    ...(shape.deletes ? [] : ['cardinality($17::int[])', 'cardinality($18::text[])']),
+  ].join(' + ');
   return {
-    name: statementName(t, `update_batch${suffix}`),
+    name: statementName(t, `${overNewer ? 'update_restale' : 'update_batch'}${suffix}`),
     text: `WITH u AS (
-               SELECT u.*, ${msStart('u.created')} AS created_from FROM unnest($1::uuid[], $3::int[], $4::boolean[], $5::text[], $6::float8[], $7::boolean[], $8::boolean[], $21::float8[], $23::float8[])
-                 WITH ORDINALITY AS u(id, expected, group_changed, group_id, expires, incl, notify_ok, access, created, i)
+               SELECT u.*, ${msStart('u.created')} AS created_from
+                 FROM unnest($1::uuid[], $3::int[], $4::boolean[], $5::text[], $6::float8[], $7::boolean[], $8::boolean[], $21::float8[], $23::float8[]${overNewer ? ', $2::boolean[], $24::boolean[]' : ''})
+                 WITH ORDINALITY AS u(id, expected, group_changed, group_id, expires, incl, notify_ok, access, created${overNewer ? ', check_version, checks' : ''}, i)
              ), ${chk}s AS (
                UPDATE ${t.sessions} x
                   SET version = x.version + 1,
@@ -92,13 +118,12 @@ function batchUpdate(t: TableNames, shape: BatchUpdateShape): Statement {
                       include_inactivity = coalesce(u.incl, x.include_inactivity),
                       last_accessed = greatest(x.last_accessed, ${nodeAccess('u.access')})
                  FROM u
-                WHERE x.id = u.id AND x.version = u.expected AND ${sameSession('x', 'u.created_from')}
-                  AND ${sessionAlive('x', 'u.access', '$22')}
-                  ${shape.checks ? 'AND NOT EXISTS (SELECT 1 FROM chk WHERE chk.i = u.i)' : ''}
+                WHERE x.id = u.id AND ${sessionAlive('x', 'u.access', '$22')}
+                  AND ${applies}
                RETURNING x.id, x.version, u.i AS i, u.notify_ok,
                          -- null when it is the caller's own access (the usual case): no ms() to compute. Compared
                          -- with that access as sent, not as capped: capped at now(), it is not what the caller has.
-                         CASE WHEN x.last_accessed = ${ts('u.access')} THEN NULL ELSE ${ms('x.last_accessed')} END AS accessed
+                         CASE WHEN x.last_accessed = ${ts('u.access')} THEN NULL ELSE ${ms('x.last_accessed')} END AS accessed${changed}
              ), up AS (
                INSERT INTO ${t.attributes} AS a (session_id, key, value, expires_at, version)
                SELECT s.id, v.key, v.value, ${ts('v.exp')}, s.version
@@ -110,16 +135,24 @@ function batchUpdate(t: TableNames, shape: BatchUpdateShape): Statement {
              -- One aggregate row (also when nothing applied). One payload: a batch has at most 64
              -- updates (MAX_UPDATE_BATCH in session.store.ts), ~2.6 kB of ids.
              SELECT ${ms('now()')} AS updated_at,
-                    json_build_array(json_agg(s.i), json_agg(s.version), json_agg(s.accessed)) AS ok,
+                    json_build_array(json_agg(s.i), json_agg(s.version), json_agg(s.accessed)) AS ok,${
+                      overNewer ? `
+                    json_agg(json_build_array(s.i, s.changed)) FILTER (WHERE s.changed IS NOT NULL) AS changed,` : ''}
                     CASE WHEN bool_or(s.notify_ok) THEN
                       pg_notify($19::text, json_build_object('n', $20::text, 't', 's', 'i', json_agg(s.id) FILTER (WHERE s.notify_ok))::text)
-                    END AS notified, cardinality($2::boolean[]) + cardinality($9::boolean[]) + cardinality($24::boolean[])${unused} AS unused
+                    END AS notified, ${unused} AS unused
                FROM s`,
   };
 }
 
-/** The batch-update statements of a deployment, one per shape. */
+/** The batch-update statements of a deployment (the first try), one per shape. */
 export function batchUpdateStatements(t: TableNames): (shape: BatchUpdateShape) => Statement {
-  const byShape = [false, true].map((checks) => [false, true].map((deletes) => batchUpdate(t, { checks, deletes })));
+  const byShape = [false, true].map((checks) => [false, true].map((deletes) => batchUpdate(t, { checks, deletes }, false)));
+  return (shape) => byShape[Number(shape.checks)]![Number(shape.deletes)]!;
+}
+
+/** The second try of the updates a batch did not apply, together (applies over a newer version), one per shape. */
+export function staleBatchUpdateStatements(t: TableNames): (shape: BatchUpdateShape) => Statement {
+  const byShape = [false, true].map((checks) => [false, true].map((deletes) => batchUpdate(t, { checks, deletes }, true)));
   return (shape) => byShape[Number(shape.checks)]![Number(shape.deletes)]!;
 }

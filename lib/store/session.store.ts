@@ -5,9 +5,8 @@ import { StoredAttributes, type AttributeTuple, type StoredAttribute } from '../
 import { attributesFromTuples, toSnapshot, type SessionRow } from './session-row.js';
 import { sessionStatements, type SessionStatements } from './session.statements.js';
 import { singleUpdateStatements, type SingleUpdateShape } from './single-update.statements.js';
-import { batchUpdateStatements, type BatchUpdateShape } from './batch-update.statements.js';
 import { exactUpdateStatements } from './exact-update.statements.js';
-import { staleBatchUpdateStatements } from './stale-batch-update.statements.js';
+import { batchUpdateStatements, staleBatchUpdateStatements, type BatchUpdateShape } from './batch-update.statements.js';
 import { isStatementError } from './commit-outcome.js';
 import { booleanArray, numberArray, textArray, uuidArray } from './array-literal.js';
 import { frameworkSessionStatements, type FrameworkSessionStatements } from './framework-session.statements.js';
@@ -94,13 +93,10 @@ interface UpdateBatchRow {
   updated_at: number;
   /** Per applied update: its position, new version, and `last_accessed` ms (null: the access the update sent). */
   ok: [i: number[] | null, version: number[] | null, accessed: Array<number | null> | null];
+  /** Second form only (`staleBatchUpdateStatements`): per update applied over someone else's newer state, its position and that state. */
+  changed?: Array<[i: number, session: ChangedSession]> | null;
 }
 
-/** The one row of the stale-batch statement (see `stale-batch-update.statements.ts`). */
-interface StaleBatchRow extends UpdateBatchRow {
-  /** Per update applied over someone else's newer state: its position and that state. */
-  changed: Array<[i: number, session: ChangedSession]> | null;
-}
 
 /** Concurrent update batches in flight per node; the rest of the pool stays free for reads. */
 const UPDATE_BATCHES_IN_FLIGHT = 2;
@@ -199,7 +195,7 @@ export class SessionStore {
     // An update the batch did not apply is run again, outside the batch's slot, while the
     // batcher still holds the command's key: re-queued by its caller, it could be overtaken
     // by a later update of that session. Several go again together, in one statement that
-    // also applies over a newer version (see `stale-batch-update.statements.ts`), not as
+    // also applies over a newer version (see `staleBatchUpdateStatements`), not as
     // one statement each at once; what that one does not apply runs on its own.
     const notApplied: number[] = [];
     for (let i = 0; i < outcomes.length; i++) {
@@ -217,40 +213,14 @@ export class SessionStore {
   }
 
   /**
-   * Runs the updates a batch did not apply again, together, in the stale-batch statement.
-   * Each result is `'retry'` where it did not apply (the caller then runs it on its own);
-   * all are when PostgreSQL refuses the statement (bad input: on its own, only the guilty
-   * one fails). A connection failure rejects: it hit them all.
+   * Runs the updates a batch did not apply again, together, in the batch statement's
+   * second form. Each result is `'retry'` where it did not apply (the caller then runs it
+   * on its own); all are when PostgreSQL refuses the statement (bad input: on its own,
+   * only the guilty one fails). A connection failure rejects: it hit them all.
    */
   private async writeStaleBatch(commands: UpdateCommand[]): Promise<UpdateResult[]> {
-    const order = commands.map((_, i) => i).sort((a, b) => (commands[a]!.id < commands[b]!.id ? -1 : 1));
-    const sorted = order.map((i) => commands[i]!);
-    const statement = this.staleBatchUpdate({ checks: sorted.some((cmd) => cmd.checkedKeys.length > 0), deletes: sorted.some((cmd) => cmd.deleteKeys.length > 0) });
-    const values = updateBatchParameters(sorted, this.channel, this.nodeId, this.inactivity);
-    values[1] = booleanArray(sorted.map((cmd) => cmd.checkVersion));
-    values[23] = booleanArray(sorted.map((cmd) => cmd.checkedKeys.length > 0));
-    const results = new Array<UpdateResult>(commands.length).fill(NOT_APPLIED_RESULT);
-    let row: StaleBatchRow;
-    try {
-      [row] = (await this.queryRetryingDeadlock<StaleBatchRow>(statement, values)) as [StaleBatchRow];
-    } catch (err) {
-      if (!isStatementError(err)) throw err;
-      return results;
-    }
-    const changed = new Map(row.changed ?? []);
-    const [applied, versions, accessed] = row.ok;
-    for (let k = 0; k < (applied?.length ?? 0); k++) {
-      const i = applied![k]!;
-      const cmd = sorted[i - 1];
-      if (cmd === undefined) continue;
-      const version = versions?.[k];
-      const lastAccessed = accessed?.[k] ?? cmd.lastAccess;
-      results[order[i - 1]!] =
-        typeof version !== 'number' || typeof lastAccessed !== 'number'
-          ? { kind: 'committed-unreadable', cause: new Error(`update ${i} of the stale batch came back without its version or access time`) }
-          : decodeUpdate({ snap_version: null, snap_created: null, conflict_key: null, version, updated_at: row.updated_at, last_accessed: lastAccessed, changed: changed.get(i) ?? null }, cmd);
-    }
-    return results;
+    const results = await this.runBatchStatement(commands, true);
+    return results === null ? commands.map(() => NOT_APPLIED_RESULT) : Array.from(results, (result) => result ?? NOT_APPLIED_RESULT);
   }
 
   /**
@@ -271,24 +241,35 @@ export class SessionStore {
         return [{ ok: false, error }];
       }
     }
+    const results = await this.runBatchStatement(commands, false);
+    if (results === null) return Promise.all(commands.map((cmd) => settle(this.runSingle(cmd))));
+    // Not applied (a failed check, gone, or a stale snapshot): run again (see `updateBatch`).
+    return Array.from(results, (result) => (result === undefined ? NOT_APPLIED : { ok: true, value: result }));
+  }
+
+  /**
+   * Runs several updates in one batch statement (its second form with `overNewer`, see
+   * `batch-update.statements.ts`): each applied update's result, in the order of
+   * `commands`, undefined where it did not apply; null when PostgreSQL refused the
+   * statement (nothing was written).
+   */
+  private async runBatchStatement(commands: UpdateCommand[], overNewer: boolean): Promise<Array<UpdateResult | undefined> | null> {
     // Sorted by id, so concurrent batches (of several nodes) lock session rows in one order.
     const order = commands.map((_, i) => i).sort((a, b) => (commands[a]!.id < commands[b]!.id ? -1 : 1));
     const sorted = order.map((i) => commands[i]!);
-    const statement = this.batchUpdate({ checks: sorted.some((cmd) => cmd.checkedKeys.length > 0), deletes: sorted.some((cmd) => cmd.deleteKeys.length > 0) });
-    const values = updateBatchParameters(sorted, this.channel, this.nodeId, this.inactivity);
+    const shape = { checks: sorted.some((cmd) => cmd.checkedKeys.length > 0), deletes: sorted.some((cmd) => cmd.deleteKeys.length > 0) };
+    const statement = overNewer ? this.staleBatchUpdate(shape) : this.batchUpdate(shape);
+    const values = updateBatchParameters(sorted, this.channel, this.nodeId, this.inactivity, overNewer);
     let row: UpdateBatchRow;
     try {
       [row] = (await this.queryRetryingDeadlock<UpdateBatchRow>(statement, values)) as [UpdateBatchRow];
     } catch (err) {
       if (!isStatementError(err)) throw err;
-      return Promise.all(commands.map((cmd) => settle(this.runSingle(cmd))));
+      return null;
     }
     // Committed: each update is decoded on its own, so one odd entry cannot fail the others.
-    const outcomes = new Array<BatchOutcome<UpdateResult> | undefined>(commands.length);
-    const decode = (i: number, result: UpdateRow): void => {
-      const cmd = sorted[i - 1];
-      if (cmd !== undefined) outcomes[order[i - 1]!] = { ok: true, value: decodeUpdate(result, cmd) };
-    };
+    const results = new Array<UpdateResult | undefined>(commands.length);
+    const changed = row.changed ? new Map(row.changed) : undefined;
     const [applied, versions, accessed] = row.ok;
     for (let k = 0; k < (applied?.length ?? 0); k++) {
       const i = applied![k]!;
@@ -296,16 +277,13 @@ export class SessionStore {
       if (cmd === undefined) continue;
       const version = versions?.[k];
       const lastAccessed = accessed?.[k] ?? cmd.lastAccess;
-      if (typeof version !== 'number' || typeof lastAccessed !== 'number') {
-        // Applied (it is in `ok`), so committed: the caller must learn that, not "not found".
-        outcomes[order[i - 1]!] = { ok: true, value: { kind: 'committed-unreadable', cause: new Error(`update ${i} of the batch came back without its version or access time`) } };
-        continue;
-      }
-      decode(i, { snap_version: null, snap_created: null, conflict_key: null, version, updated_at: row.updated_at, last_accessed: lastAccessed, changed: null });
+      results[order[i - 1]!] =
+        typeof version !== 'number' || typeof lastAccessed !== 'number'
+          ? // Applied (it is in `ok`), so committed: the caller must learn that, not "not found".
+            { kind: 'committed-unreadable', cause: new Error(`update ${i} of the batch came back without its version or access time`) }
+          : decodeUpdate({ snap_version: null, snap_created: null, conflict_key: null, version, updated_at: row.updated_at, last_accessed: lastAccessed, changed: changed?.get(i) ?? null }, cmd);
     }
-    // Not applied (a failed check, gone, or a stale snapshot): run again on its own (see
-    // `updateBatch`), where the single-update statement says which.
-    return Array.from(outcomes, (outcome) => outcome ?? NOT_APPLIED);
+    return results;
   }
 
   /**
@@ -555,8 +533,8 @@ function writtenTuples(cmd: UpdateCommand, version: number): AttributeTuple[] {
   return cmd.setKeys.map((key, k) => [key, cmd.setValues[k]!, cmd.setExpiries[k]!, version]);
 }
 
-/** Flattens a batch of updates into the array parameters of the batch statement (`batch-update.statements.ts`). */
-function updateBatchParameters(commands: UpdateCommand[], channel: string, nodeId: string, inactivity: number): unknown[] {
+/** Flattens a batch of updates into the array parameters of the batch statement (`batch-update.statements.ts`), of its second form with `overNewer`. */
+function updateBatchParameters(commands: UpdateCommand[], channel: string, nodeId: string, inactivity: number, overNewer = false): unknown[] {
   // Presized: one element per update (arrays grown by push allocate several times over).
   const n = commands.length;
   const ids = new Array<string>(n);
@@ -601,10 +579,10 @@ function updateBatchParameters(commands: UpdateCommand[], channel: string, nodeI
   }
   // As literals: `pg`'s own array encoding made most of an update's garbage (see array-literal.ts).
   return [
-    uuidArray(ids), '{}', numberArray(expected), booleanArray(groupChanged), textArray(groupIds), numberArray(expires),
+    uuidArray(ids), overNewer ? booleanArray(commands.map((cmd) => cmd.checkVersion)) : '{}', numberArray(expected), booleanArray(groupChanged), textArray(groupIds), numberArray(expires),
     booleanArray(incl), booleanArray(notifyOk), '{}',
     numberArray(setIdx), textArray(setKeys), textArray(setValues), numberArray(setExp), numberArray(chkIdx), textArray(chkKeys), numberArray(chkVers),
-    numberArray(delIdx), textArray(delKeys), channel, nodeId, numberArray(access), inactivity, numberArray(created), '{}',
+    numberArray(delIdx), textArray(delKeys), channel, nodeId, numberArray(access), inactivity, numberArray(created), overNewer ? booleanArray(commands.map((cmd) => cmd.checkedKeys.length > 0)) : '{}',
   ];
 }
 
