@@ -1,5 +1,5 @@
 import type { Statement } from './session.database.js';
-import { changedSession, live, ms, msStart, nodeAccess, sameSession, sessionAlive, statementName, ts } from './sql-fragments.js';
+import { changedSession, live, ms, msStart, sameSession, sessionAlive, sessionWrite, statementName, ts } from './sql-fragments.js';
 import type { SingleUpdateShape } from './single-update.statements.js';
 import type { TableNames } from './table-names.js';
 
@@ -111,12 +111,7 @@ function batchUpdate(t: TableNames, shape: BatchUpdateShape, overNewer: boolean)
                  WITH ORDINALITY AS u(id, expected, group_changed, group_id, expires, incl, notify_ok, access, created${overNewer ? ', check_version, checks' : ''}, i)
              ), ${chk}s AS (
                UPDATE ${t.sessions} x
-                  SET version = x.version + 1,
-                      updated_at = now(),
-                      group_id = CASE WHEN u.group_changed THEN u.group_id ELSE x.group_id END,
-                      expires_at = coalesce(${ts('u.expires')}, x.expires_at),
-                      include_inactivity = coalesce(u.incl, x.include_inactivity),
-                      last_accessed = greatest(x.last_accessed, ${nodeAccess('u.access')})
+                  ${sessionWrite({ groupChanged: 'u.group_changed', groupId: 'u.group_id', expires: 'u.expires', includeInactivity: 'u.incl', access: 'u.access' })}
                  FROM u
                 WHERE x.id = u.id AND ${sessionAlive('x', 'u.access', '$22')}
                   AND ${applies}

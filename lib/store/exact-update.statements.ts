@@ -1,5 +1,5 @@
 import type { Statement } from './session.database.js';
-import { live, ms, msStart, nodeAccess, sameSession, sessionAlive, statementName, ts } from './sql-fragments.js';
+import { live, ms, msStart, sameSession, sessionAlive, sessionWrite, statementName, ts } from './sql-fragments.js';
 import type { SingleUpdateShape } from './single-update.statements.js';
 import type { TableNames } from './table-names.js';
 
@@ -51,12 +51,7 @@ function exactUpdate(t: TableNames, shape: SingleUpdateShape): Statement {
     name: statementName(t, `update_exact${suffix}`),
     text: `WITH ${chk}s AS (
                UPDATE ${t.sessions} x
-                  SET version = x.version + 1,
-                      updated_at = now(),
-                      group_id = CASE WHEN $8::boolean THEN $9::text ELSE x.group_id END,
-                      expires_at = coalesce(${ts('$10')}, x.expires_at),
-                      include_inactivity = coalesce($11::boolean, x.include_inactivity),
-                      last_accessed = greatest(x.last_accessed, ${nodeAccess('$15')})
+                  ${sessionWrite({ groupChanged: '$8::boolean', groupId: '$9::text', expires: '$10', includeInactivity: '$11::boolean', access: '$15' })}
                 WHERE x.id = $1 AND x.version = $2::int AND ${sameSession('x', msStart('$3'))}
                   AND ${sessionAlive('x', '$15', '$16')}
                   ${shape.checks ? 'AND NOT EXISTS (SELECT 1 FROM chk)' : ''}

@@ -1,5 +1,5 @@
 import type { Statement } from './session.database.js';
-import { changedSession, live, ms, msStart, nodeAccess, sameSession, sessionAlive, statementName, ts } from './sql-fragments.js';
+import { changedSession, live, ms, msStart, sameSession, sessionAlive, sessionWrite, statementName, ts } from './sql-fragments.js';
 import type { TableNames } from './table-names.js';
 
 /** The parts an update uses besides setting attributes; each combination is its own prepared statement. */
@@ -67,12 +67,7 @@ function singleUpdate(t: TableNames, shape: SingleUpdateShape): Statement {
     name: statementName(t, `update${suffix}`),
     text: `WITH ${chk}s AS (
                UPDATE ${t.sessions} x
-                  SET version = x.version + 1,
-                      updated_at = now(),
-                      group_id = CASE WHEN $10::boolean THEN $11::text ELSE x.group_id END,
-                      expires_at = coalesce(${ts('$12')}, x.expires_at),
-                      include_inactivity = coalesce($13::boolean, x.include_inactivity),
-                      last_accessed = greatest(x.last_accessed, ${nodeAccess('$18')})
+                  ${sessionWrite({ groupChanged: '$10::boolean', groupId: '$11::text', expires: '$12', includeInactivity: '$13::boolean', access: '$18' })}
                 WHERE x.id = $1 AND ${sessionAlive('x', '$18', '$19')}
                   AND ((x.version = $3::int AND ${sameSession('x', created)}) OR x.version = (SELECT y.version FROM ${t.sessions} y WHERE y.id = $1))
                   AND (NOT $2::boolean OR (x.version = $3::int AND ${sameSession('x', created)}))

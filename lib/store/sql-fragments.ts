@@ -25,6 +25,20 @@ export const attributeTuples = (source: string) =>
  * idle deadline into the future.
  */
 export const nodeAccess = (param: string) => `CASE WHEN ${param}::float8 IS NOT NULL THEN least(${ts(param)}, now()) END`;
+
+/**
+ * The `SET` list of an update of session row `x`: a new version and `updated_at`, the
+ * group when the update changes it, `expires_at` and `include_inactivity` where given
+ * (null: keep), and the node's known access folded into `last_accessed` (never back).
+ * The arguments are SQL expressions (parameters or columns of the update's input).
+ */
+export const sessionWrite = (v: { groupChanged: string; groupId: string; expires: string; includeInactivity: string; access: string }) =>
+  `SET version = x.version + 1,
+                      updated_at = now(),
+                      group_id = CASE WHEN ${v.groupChanged} THEN ${v.groupId} ELSE x.group_id END,
+                      expires_at = coalesce(${ts(v.expires)}, x.expires_at),
+                      include_inactivity = coalesce(${v.includeInactivity}, x.include_inactivity),
+                      last_accessed = greatest(x.last_accessed, ${nodeAccess(v.access)})`;
 // (`least` skips nulls: without the CASE, "no access known" would read as "accessed now".)
 
 /**
