@@ -1,5 +1,5 @@
 import type { Statement } from './session.database.js';
-import { changedSession, live, ms, msStart, sameSession, sessionAlive, sessionWrite, statementName, ts } from './sql-fragments.js';
+import { attributeUpsert, changedSession, live, ms, msStart, sameSession, sessionAlive, sessionWrite, statementName, ts } from './sql-fragments.js';
 import type { SingleUpdateShape } from './single-update.statements.js';
 import type { TableNames } from './table-names.js';
 
@@ -120,12 +120,7 @@ function batchUpdate(t: TableNames, shape: BatchUpdateShape, overNewer: boolean)
                          -- with that access as sent, not as capped: capped at now(), it is not what the caller has.
                          CASE WHEN x.last_accessed = ${ts('u.access')} THEN NULL ELSE ${ms('x.last_accessed')} END AS accessed${changed}
              ), up AS (
-               INSERT INTO ${t.attributes} AS a (session_id, key, value, expires_at, version)
-               SELECT s.id, v.key, v.value, ${ts('v.exp')}, s.version
-                 FROM unnest($10::int[], $11::text[], $12::text[], $13::float8[]) AS v(i, key, value, exp)
-                 JOIN s ON s.i = v.i
-               ON CONFLICT (session_id, key) DO UPDATE
-                 SET value = EXCLUDED.value, expires_at = EXCLUDED.expires_at, version = EXCLUDED.version
+               ${attributeUpsert(t, 'unnest($10::int[], $11::text[], $12::text[], $13::float8[]) AS v(i, key, value, exp) JOIN s ON s.i = v.i')}
              )${del}
              -- One aggregate row (also when nothing applied). One payload: a batch has at most 64
              -- updates (MAX_UPDATE_BATCH in session.store.ts), ~2.6 kB of ids.

@@ -1,5 +1,5 @@
 import type { Statement } from './session.database.js';
-import { live, ms, msStart, sameSession, sessionAlive, sessionWrite, statementName, ts } from './sql-fragments.js';
+import { attributeUpsert, live, ms, msStart, sameSession, sessionAlive, sessionWrite, statementName } from './sql-fragments.js';
 import type { SingleUpdateShape } from './single-update.statements.js';
 import type { TableNames } from './table-names.js';
 
@@ -57,11 +57,7 @@ function exactUpdate(t: TableNames, shape: SingleUpdateShape): Statement {
                   ${shape.checks ? 'AND NOT EXISTS (SELECT 1 FROM chk)' : ''}
                RETURNING x.id, x.version, x.updated_at, x.last_accessed
              ), up AS (
-               INSERT INTO ${t.attributes} AS a (session_id, key, value, expires_at, version)
-               SELECT s.id, v.key, v.value, ${ts('v.exp')}, s.version
-                 FROM s, unnest($4::text[], $5::text[], $6::float8[]) AS v(key, value, exp)
-               ON CONFLICT (session_id, key) DO UPDATE
-                 SET value = EXCLUDED.value, expires_at = EXCLUDED.expires_at, version = EXCLUDED.version
+               ${attributeUpsert(t, 's, unnest($4::text[], $5::text[], $6::float8[]) AS v(key, value, exp)')}
              )${del}
              SELECT s.version, ${ms('s.updated_at')} AS updated_at, ${ms('s.last_accessed')} AS last_accessed,
                     CASE WHEN $14::boolean

@@ -1,5 +1,5 @@
 import type { Statement } from './session.database.js';
-import { changedSession, live, ms, msStart, sameSession, sessionAlive, sessionWrite, statementName, ts } from './sql-fragments.js';
+import { attributeUpsert, changedSession, live, ms, msStart, sameSession, sessionAlive, sessionWrite, statementName } from './sql-fragments.js';
 import type { TableNames } from './table-names.js';
 
 /** The parts an update uses besides setting attributes; each combination is its own prepared statement. */
@@ -75,11 +75,7 @@ function singleUpdate(t: TableNames, shape: SingleUpdateShape): Statement {
                   ${shape.checks ? 'AND NOT EXISTS (SELECT 1 FROM chk)' : 'AND cardinality($4::text[]) + cardinality($5::int[]) = 0'}
                RETURNING x.*
              ), up AS (
-               INSERT INTO ${t.attributes} AS a (session_id, key, value, expires_at, version)
-               SELECT s.id, v.key, v.value, ${ts('v.exp')}, s.version
-                 FROM s, unnest($6::text[], $7::text[], $8::float8[]) AS v(key, value, exp)
-               ON CONFLICT (session_id, key) DO UPDATE
-                 SET value = EXCLUDED.value, expires_at = EXCLUDED.expires_at, version = EXCLUDED.version
+               ${attributeUpsert(t, 's, unnest($6::text[], $7::text[], $8::float8[]) AS v(key, value, exp)')}
              ${del})
              SELECT snap.version AS snap_version, snap.created AS snap_created,
                     ${shape.checks ? '(SELECT key FROM chk)' : 'NULL::text'} AS conflict_key,

@@ -98,3 +98,15 @@ export const changedSession = (alias: string, others: string) =>
   `json_build_object('id', ${alias}.id, 'user_id', ${alias}.user_id, 'group_id', ${alias}.group_id,
      'include_inactivity', ${alias}.include_inactivity, 'created_at', ${ms(`${alias}.created_at`)},
      'expires_at', ${ms(`${alias}.expires_at`)}, 'others', ${attributeTuples(others)})`;
+
+/**
+ * Writes an update's attributes: `from` yields the written session `s` (its `id` and new
+ * `version`) and the attributes `v` (`key`, `value`, `exp` in epoch ms). Each gets the
+ * session's new version; one that exists (also expired, not yet cleaned) is replaced.
+ */
+export const attributeUpsert = (t: TableNames, from: string) =>
+  `INSERT INTO ${t.attributes} AS a (session_id, key, value, expires_at, version)
+               SELECT s.id, v.key, v.value, ${ts('v.exp')}, s.version
+                 FROM ${from}
+               ON CONFLICT (session_id, key) DO UPDATE
+                 SET value = EXCLUDED.value, expires_at = EXCLUDED.expires_at, version = EXCLUDED.version`;
