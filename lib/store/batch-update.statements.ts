@@ -36,7 +36,7 @@ export type BatchUpdateShape = SingleUpdateShape;
  * a failed check. So the first form carries neither failure reporting nor the other
  * writer's state, whose sub-plans PostgreSQL would start on every execution: it is the
  * common case's cost, and a conflict pays one or two more round trips.
-
+ *
  * Every attribute written gets the session's new version: it is higher than any version
  * the attribute had (each was at most the session version of its write), so versions
  * never repeat, also across a delete and re-create (no ABA for `checkAttributeVersion`),

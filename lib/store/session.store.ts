@@ -97,7 +97,6 @@ interface UpdateBatchRow {
   changed?: Array<[i: number, session: ChangedSession]> | null;
 }
 
-
 /** Concurrent update batches in flight per node; the rest of the pool stays free for reads. */
 const UPDATE_BATCHES_IN_FLIGHT = 2;
 /** Largest batch: its notification ids fit in the one payload the batch statement sends (64 ids: ~2.6 kB of 8000). */
