@@ -3,11 +3,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { SessionConflictError, type Session } from '../../lib/index.js';
 import { SessionStore, type UpdateCommand } from '../../lib/store/session.store.js';
-import { SESSION_DATABASE } from '../../lib/options/internal.tokens.js';
-import { Transaction, type SessionDatabase, type Statement } from '../../lib/store/session.database.js';
+import { Transaction, type Statement } from '../../lib/store/session.database.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { assertNoOpenHandles } from '../support/handles.js';
-import { recordUpdateBatches, startNode, type TestNode } from '../support/nodes.js';
+import { recordUpdateBatches, recordUpdateStatements, startNode, updateStatementName, type TestNode, type UpdateStatements } from '../support/nodes.js';
 import { waitFor } from '../support/wait.js';
 
 /**
@@ -21,28 +20,19 @@ describe('exact-update and batch statements (review of 9cd8374)', () => {
   let db: TestDatabase;
   let node: TestNode;
   let batches: number[] = [];
-  /** Names of the update statements the node ran since the last reset. */
-  let ran: string[] = [];
+  /** The update statements the node ran (names without the deployment prefix). */
+  let statements: UpdateStatements;
 
   before(async () => {
     db = await createTestDatabase();
     node = await startNode(db.url);
     batches = recordUpdateBatches(node);
-    const record = (statement: Statement | string) => {
-      const name = typeof statement === 'string' ? undefined : statement.name;
-      const update = name === undefined ? null : /_(update(?:_exact|_batch|_restale)?(?:_chk)?(?:_del)?)$/.exec(name);
-      if (update) ran.push(update[1]!);
-    };
-    const database = node.app.get<SessionDatabase>(SESSION_DATABASE);
-    const query = database.query.bind(database);
-    (database as unknown as { query: SessionDatabase['query'] }).query = ((statement: Statement | string, values?: unknown[]) => {
-      record(statement);
-      return query(statement, values);
-    }) as SessionDatabase['query'];
+    statements = recordUpdateStatements(node);
     // Statements inside a transaction (assignSessionUser); this process runs only this suite.
     const txQuery = Transaction.prototype.query;
     Transaction.prototype.query = function (this: Transaction, statement: Statement | string, values?: unknown[]) {
-      record(statement);
+      const name = updateStatementName(statement);
+      if (name !== null) statements.ran.push(name);
       return txQuery.call(this, statement, values);
     } as Transaction['query'];
   });
@@ -86,9 +76,9 @@ describe('exact-update and batch statements (review of 9cd8374)', () => {
   for (const shape of shapes) {
     it(`a lone update of a current copy is applied by the exact-update statement alone (shape${suffix(shape) || ' plain'})`, async () => {
       const copy = await changedCopy(`exact${suffix(shape)}`, shape.deletes);
-      ran = [];
+      statements.ran = [];
       const saved = await node.sessions.updateSession(copy, { checkAttributeVersion: shape.checks });
-      assert.deepEqual(ran, [`update_exact${suffix(shape)}`], 'one statement, the exact-update one');
+      assert.deepEqual(statements.ran, [`update_exact${suffix(shape)}`], 'one statement, the exact-update one');
       const expected = { a: [1, 2], ...(shape.deletes ? {} : { b: [0, 1] }) };
       assert.deepEqual(await stored(copy.id), { version: 2, attributes: expected });
       assert.equal(saved.version, 2);
@@ -100,12 +90,12 @@ describe('exact-update and batch statements (review of 9cd8374)', () => {
   for (const shape of shapes) {
     it(`a coalesced batch of current copies is applied by the batch statement alone (shape${suffix(shape) || ' plain'})`, async () => {
       const copies = await Promise.all([0, 1, 2, 3].map((i) => changedCopy(`batch${suffix(shape)}-${i}`, shape.deletes)));
-      ran = [];
+      statements.ran = [];
       batches.length = 0;
       // The first goes alone (nothing in flight); the other three wait and go together.
       const saved = await Promise.all(copies.map((c) => node.sessions.updateSession(c, { checkAttributeVersion: shape.checks })));
       assert.deepEqual(batches.slice(0, 2), [1, 3]);
-      assert.deepEqual(ran, [`update_exact${suffix(shape)}`, `update_batch${suffix(shape)}`], 'nothing re-run in the single-update statement');
+      assert.deepEqual(statements.ran, [`update_exact${suffix(shape)}`, `update_batch${suffix(shape)}`], 'nothing re-run in the single-update statement');
       const expected = { a: [1, 2], ...(shape.deletes ? {} : { b: [0, 1] }) };
       for (const s of saved) {
         assert.deepEqual(await stored(s.id), { version: 2, attributes: expected });
@@ -132,18 +122,18 @@ describe('exact-update and batch statements (review of 9cd8374)', () => {
     const copy = await node.sessions.getSession(s.id, { forceRefresh: true });
     copy.groupId = 'g1';
     copy.setAttribute('a', 1, { expiresAt: attributeExpiry });
-    ran = [];
+    statements.ran = [];
     const first = await node.sessions.updateSession(copy, { expiresAt, includeInactivity: false });
-    assert.deepEqual(ran, ['update_exact']);
+    assert.deepEqual(statements.ran, ['update_exact']);
     assert.deepEqual(await row(), { group_id: 'g1', expires_at: expiresAt.getTime(), include_inactivity: false, a_expires: attributeExpiry.getTime(), version: 2 });
     assert.deepEqual(view(first), await row(), 'returned as stored');
     assert.deepEqual(view(await node.sessions.getSession(s.id)), await row(), 'cached as stored');
     // Group removed, the rest kept.
     const again = await node.sessions.getSession(s.id);
     again.groupId = null;
-    ran = [];
+    statements.ran = [];
     const second = await node.sessions.updateSession(again);
-    assert.deepEqual(ran, ['update_exact']);
+    assert.deepEqual(statements.ran, ['update_exact']);
     assert.deepEqual(await row(), { group_id: null, expires_at: expiresAt.getTime(), include_inactivity: false, a_expires: attributeExpiry.getTime(), version: 3 });
     assert.deepEqual(view(second), await row(), 'returned as stored');
     assert.deepEqual(view(await node.sessions.getSession(s.id)), await row(), 'cached as stored');
@@ -167,7 +157,7 @@ describe('exact-update and batch statements (review of 9cd8374)', () => {
         copy.setAttribute('a', 1);
         // Checked: an attribute absent when read, created meanwhile by the other writer.
         if (mode === 'checkAttributeVersion') copy.setAttribute('theirs', 'mine');
-        ran = [];
+        statements.ran = [];
         const outcome = node.sessions.updateSession(copy, { checkVersion: mode === 'checkVersion', checkAttributeVersion: mode === 'checkAttributeVersion' }).then(
           (saved) => saved,
           (err: unknown) => err,
@@ -175,7 +165,7 @@ describe('exact-update and batch statements (review of 9cd8374)', () => {
         await waitFor(async () => (await lockWaiters()) > 0, 'the exact-update statement waits for the row the other writer holds');
         await blocker.query('COMMIT');
         const result = await outcome;
-        assert.equal(ran[0], `update_exact${mode === 'checkAttributeVersion' ? '_chk' : ''}`, 'the exact-update statement ran first');
+        assert.equal(statements.ran[0], `update_exact${mode === 'checkAttributeVersion' ? '_chk' : ''}`, 'the exact-update statement ran first');
         if (mode === 'plain') {
           assert.ok(!(result instanceof Error), String(result));
           const saved = result as Session;
@@ -207,9 +197,9 @@ describe('exact-update and batch statements (review of 9cd8374)', () => {
     other.setAttribute('theirs', 't');
     await node.sessions.updateSession(other); // v2
     copy.setAttribute('a', 1);
-    ran = [];
+    statements.ran = [];
     const assigned = await node.sessions.assignSessionUser(copy, 'assign-to');
-    assert.deepEqual(ran, ['update'], 'the pending changes went through the single-update statement');
+    assert.deepEqual(statements.ran, ['update'], 'the pending changes went through the single-update statement');
     assert.equal(assigned.userId, 'assign-to');
     const values = Object.fromEntries(Object.entries(assigned.getAttributes()).map(([k, v]) => [k, v.value]));
     assert.deepEqual(values, { a: 1, theirs: 't' });
@@ -232,9 +222,9 @@ describe('exact-update and batch statements (review of 9cd8374)', () => {
         notifyOnSuccess: true, notifyOnFailure: false, lastAccess: null,
         base: (s as unknown as { snapshot: UpdateCommand['base'] }).snapshot,
       } as UpdateCommand;
-      ran = [];
+      statements.ran = [];
       await assert.rejects(store.update(cmd), (err: unknown) => (err as { code?: string }).code === '22021');
-      assert.equal(ran[0], `update_exact${suffix(shape)}`);
+      assert.equal(statements.ran[0], `update_exact${suffix(shape)}`);
       assert.deepEqual(await stored(s.id), { version: 1, attributes: { a: [0, 1] } });
       // The store is fine afterwards: a good update of that session applies.
       const copy = await node.sessions.getSession(s.id, { forceRefresh: true });

@@ -1,11 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Session } from '../../lib/index.js';
-import { SESSION_DATABASE } from '../../lib/options/internal.tokens.js';
-import type { SessionDatabase, Statement } from '../../lib/store/session.database.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { assertNoOpenHandles } from '../support/handles.js';
-import { recordUpdateBatches, startNode, type TestNode } from '../support/nodes.js';
+import { recordUpdateBatches, recordUpdateStatements, startNode, type TestNode, type UpdateStatements } from '../support/nodes.js';
 
 /**
  * Review of 9cd8374: the batch statement no longer applies an update over a version
@@ -19,21 +17,14 @@ describe('a batch of stale copies (review of 9cd8374)', () => {
   let db: TestDatabase;
   let node: TestNode;
   let batches: number[] = [];
-  let inFlight = 0;
-  let peak = 0;
+  /** The update statements the node ran, and how many at once at most. */
+  let statements: UpdateStatements;
 
   before(async () => {
     db = await createTestDatabase();
     node = await startNode(db.url, { notifyOnUpdates: false });
     batches = recordUpdateBatches(node);
-    const database = node.app.get<SessionDatabase>(SESSION_DATABASE);
-    const query = database.query.bind(database);
-    (database as unknown as { query: SessionDatabase['query'] }).query = ((statement: Statement | string, values?: unknown[]) => {
-      const name = typeof statement === 'string' ? undefined : statement.name;
-      if (name === undefined || !/_update(_exact|_batch|_restale)?(_chk)?(_del)?$/.test(name)) return query(statement, values);
-      peak = Math.max(peak, ++inFlight);
-      return query(statement, values).finally(() => inFlight--);
-    }) as SessionDatabase['query'];
+    statements = recordUpdateStatements(node);
   });
 
   after(async () => {
@@ -58,7 +49,7 @@ describe('a batch of stale copies (review of 9cd8374)', () => {
       await db.query(`UPDATE sessions SET version = version + 1 WHERE id = ANY($1::uuid[])`, [ids]);
       await db.query(`INSERT INTO session_attributes (session_id, key, value, version) SELECT unnest($1::uuid[]), 'theirs', '"t"', 2`, [ids]);
       batches.length = 0;
-      peak = 0;
+      statements.peak = 0;
       const saved = await Promise.all(copies.map((c) => {
         c.setAttribute('a', 1);
         if (shape.deletes) c.deleteAttribute('b');
@@ -73,7 +64,7 @@ describe('a batch of stale copies (review of 9cd8374)', () => {
         assert.deepEqual(Object.fromEntries(rows.map((r) => [r.key, [JSON.parse(r.value), r.version]])), expected, 'returned as stored');
       }
       // Two batches in flight, and the re-runs of each beside it one at a time at most.
-      assert.ok(peak <= 4, `update statements at once: ${peak} (the pool has 10 connections)`);
+      assert.ok(statements.peak <= 4, `update statements at once: ${statements.peak} (the pool has 10 connections)`);
     });
   }
 });

@@ -2,11 +2,9 @@ import assert from 'node:assert/strict';
 import pg from 'pg';
 import { after, before, describe, it } from 'node:test';
 import { CommitOutcomeUnknownError, type Session } from '../../lib/index.js';
-import { SESSION_DATABASE } from '../../lib/options/internal.tokens.js';
-import type { SessionDatabase, Statement } from '../../lib/store/session.database.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { assertNoOpenHandles } from '../support/handles.js';
-import { recordUpdateBatches, startNode, type TestNode } from '../support/nodes.js';
+import { recordUpdateBatches, recordUpdateStatements, startNode, type TestNode, type UpdateStatements } from '../support/nodes.js';
 import { waitFor } from '../support/wait.js';
 
 /**
@@ -20,21 +18,14 @@ describe('the stale-batch re-run failing (review of 3e97969)', () => {
   let db: TestDatabase;
   let node: TestNode;
   let batches: number[] = [];
-  /** Names of the update statements the node ran since the last reset. */
-  let ran: string[] = [];
+  /** The update statements the node ran (names without the deployment prefix). */
+  let statements: UpdateStatements;
 
   before(async () => {
     db = await createTestDatabase();
     node = await startNode(db.url, { notifyOnUpdates: false });
     batches = recordUpdateBatches(node);
-    const database = node.app.get<SessionDatabase>(SESSION_DATABASE);
-    const query = database.query.bind(database);
-    (database as unknown as { query: SessionDatabase['query'] }).query = ((statement: Statement | string, values?: unknown[]) => {
-      const name = typeof statement === 'string' ? undefined : statement.name;
-      const update = name === undefined ? null : /_(update(?:_exact|_batch|_restale)?(?:_chk)?(?:_del)?)$/.exec(name);
-      if (update) ran.push(update[1]!);
-      return query(statement, values);
-    }) as SessionDatabase['query'];
+    statements = recordUpdateStatements(node);
   });
 
   after(async () => {
@@ -57,14 +48,14 @@ describe('the stale-batch re-run failing (review of 3e97969)', () => {
     // Only where an update applies over the newer version does `version + 1` overflow:
     // the first form does not apply it (a stale copy), the second refuses the statement.
     await db.query(`UPDATE sessions SET version = 2147483647 WHERE id = $1`, [guilty.id]);
-    ran = [];
+    statements.ran = [];
     batches.length = 0;
     const results = await Promise.allSettled([lead!, ...rest].map((c) => {
       c.setAttribute('a', 1);
       return node.sessions.updateSession(c);
     }));
     assert.deepEqual(batches.slice(0, 2), [1, 10]);
-    assert.ok(ran.includes('update_restale'), `the re-run went together: ${ran.join(' ')}`);
+    assert.ok(statements.ran.includes('update_restale'), `the re-run went together: ${statements.ran.join(' ')}`);
     const all = [lead!, ...rest];
     for (let k = 0; k < all.length; k++) {
       const r = results[k]!;
@@ -96,7 +87,7 @@ describe('the stale-batch re-run failing (review of 3e97969)', () => {
     try {
       await holder.query('BEGIN');
       await holder.query('SELECT 1 FROM sessions WHERE id = $1 FOR UPDATE', [staleOnes[3]!.id]);
-      ran = [];
+      statements.ran = [];
       batches.length = 0;
       const pending = Promise.allSettled([lead!, ...staleOnes, ...current].map((c) => {
         c.setAttribute('a', 1);
@@ -109,7 +100,7 @@ describe('the stale-batch re-run failing (review of 3e97969)', () => {
         pid = rows[0]?.pid;
         return pid !== undefined;
       }, 'the re-run to wait for the row lock');
-      assert.deepEqual(ran.slice(-1), ['update_restale']);
+      assert.deepEqual(statements.ran.slice(-1), ['update_restale']);
       await db.query('SELECT pg_terminate_backend($1)', [pid]);
       await waitFor(async () => (await db.query(`SELECT 1 FROM pg_stat_activity WHERE pid = $1`, [pid])).length === 0, 'the re-run\'s backend to end');
       // Released before the results are awaited: an update that went on after the cut would now apply, not wait.

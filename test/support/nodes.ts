@@ -13,6 +13,8 @@ import {
 import { before } from 'node:test';
 import { useTestDatabase, type TestDatabase } from './database.js';
 import { SessionStore } from '../../lib/store/session.store.js';
+import { SESSION_DATABASE } from '../../lib/options/internal.tokens.js';
+import type { SessionDatabase, Statement } from '../../lib/store/session.database.js';
 
 /** A logger that keeps what it was told, for assertions, and prints nothing. */
 export class RecordingLogger implements LoggerService {
@@ -92,4 +94,43 @@ export function recordUpdateBatches(node: TestNode): number[] {
     observer?.(size, ...rest);
   };
   return sizes;
+}
+
+/**
+ * The update statement a query runs, by its name without the deployment prefix
+ * (`update`, `update_exact`, `update_batch`, `update_restale`, each with `_chk`/`_del`
+ * for its shape), or null for any other query.
+ */
+export function updateStatementName(statement: Statement | string): string | null {
+  const name = typeof statement === 'string' ? undefined : statement.name;
+  const update = name === undefined ? null : /_(update(?:_exact|_batch|_restale)?(?:_chk)?(?:_del)?)$/.exec(name);
+  return update ? update[1]! : null;
+}
+
+/** The update statements a node ran through its pool (see {@link recordUpdateStatements}). */
+export interface UpdateStatements {
+  /** Their names, in the order they started (reset by assigning `[]`). */
+  ran: string[];
+  /** The most that ran at once (reset by assigning 0). */
+  peak: number;
+}
+
+/**
+ * Records every update statement `node` runs through its pool from now on (not those
+ * inside a transaction): which statement ran tells what results cannot, since every
+ * update a first-try statement does not apply runs again in another one.
+ */
+export function recordUpdateStatements(node: TestNode): UpdateStatements {
+  const log: UpdateStatements = { ran: [], peak: 0 };
+  let inFlight = 0;
+  const database = node.app.get<SessionDatabase>(SESSION_DATABASE);
+  const query = database.query.bind(database);
+  (database as unknown as { query: SessionDatabase['query'] }).query = ((statement: Statement | string, values?: unknown[]) => {
+    const name = updateStatementName(statement);
+    if (name === null) return query(statement, values);
+    log.ran.push(name);
+    log.peak = Math.max(log.peak, ++inFlight);
+    return query(statement, values).finally(() => inFlight--);
+  }) as SessionDatabase['query'];
+  return log;
 }
