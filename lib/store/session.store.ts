@@ -173,9 +173,10 @@ export class SessionStore {
 
   /**
    * Runs one update, coalesced with concurrent updates of other sessions into one
-   * statement (see `batch-update.statements.ts`). Inside `tx` it runs alone, in that
-   * transaction. An update its batch did not apply is re-run here on its own, until its
-   * snapshot was current; in `tx` the caller runs it again on `'retry'`.
+   * statement (see `batch-update.statements.ts`), or alone in the exact-update statement.
+   * Inside `tx` it runs alone, in that transaction, in the single-update statement. An
+   * update its first statement did not apply is run again here (see `updateBatch`) until
+   * its snapshot was current; in `tx` the caller runs it again on `'retry'`.
    */
   update(cmd: UpdateCommand, tx?: Transaction): Promise<UpdateResult> {
     if (tx) return this.runSingle(cmd, tx);
@@ -183,7 +184,7 @@ export class SessionStore {
   }
 
   /**
-   * Writes a batch from the batcher. One command runs as the single-update statement;
+   * Writes a batch from the batcher. One command runs as the exact-update statement;
    * several as one batch statement. When PostgreSQL refuses the batch statement (bad
    * input that got past validation), nothing was written: each command then runs on
    * its own, so only the guilty one fails. A connection failure fails them all, since
