@@ -47,9 +47,9 @@ const WALK = Symbol('walk');
 
 /**
  * Throws unless `value` round-trips through JSON. `seen` holds the objects being
- * walked (a cycle check), created once a nested object is met. Members are checked
- * inline, not in a helper: one stack frame per level of nesting, so a value is checked
- * as deep as JSON.stringify writes it (two frames per level overflowed at ~58% of that).
+ * walked (a cycle check), created once a nested object is met. It recurses itself, not
+ * through a helper: one stack frame per level of nesting, so a value is checked as deep
+ * as JSON.stringify writes it (two frames per level overflowed at ~58% of that).
  */
 function assertJsonValue(value: unknown, path: Path, seen: Set<object> | undefined): void {
   const problem = leafProblem(value);
@@ -60,12 +60,9 @@ function assertJsonValue(value: unknown, path: Path, seen: Set<object> | undefin
   if (Array.isArray(object)) {
     for (let i = 0; i < object.length; i++) {
       if (object[i] === undefined) throw new TypeError(`Attribute value at ${pathText({ parent: path, key: i })} is undefined, which JSON cannot store.`);
-      const member = object[i];
-      const memberProblem = leafProblem(member);
-      if (memberProblem === null) continue;
-      if (memberProblem !== WALK) throw new TypeError(`Attribute value at ${pathText({ parent: path, key: i })} ${memberProblem}`);
+      if (!mustWalk(object[i], path, i)) continue;
       (seen ??= new Set()).add(object);
-      assertJsonValue(member, { parent: path, key: i }, seen);
+      assertJsonValue(object[i], { parent: path, key: i }, seen);
     }
   } else {
     const proto = Object.getPrototypeOf(object);
@@ -76,16 +73,24 @@ function assertJsonValue(value: unknown, path: Path, seen: Set<object> | undefin
     if (!toJson) {
       for (const k of Object.keys(object)) {
         const v = (object as Record<string, unknown>)[k];
-        if (v === undefined) continue;
-        const memberProblem = leafProblem(v);
-        if (memberProblem === null) continue;
-        if (memberProblem !== WALK) throw new TypeError(`Attribute value at ${pathText({ parent: path, key: k })} ${memberProblem}`);
+        if (v === undefined || !mustWalk(v, path, k)) continue;
         (seen ??= new Set()).add(object);
         assertJsonValue(v, { parent: path, key: k }, seen);
       }
     }
   }
   seen?.delete(object);
+}
+
+/**
+ * Throws when a member (at `parent`, `key`) is a value JSON cannot store; true when it is
+ * an array or object to walk. It returns before the walk, so the walk adds no frame.
+ */
+function mustWalk(member: unknown, parent: Path, key: string | number): boolean {
+  const problem = leafProblem(member);
+  if (problem === null) return false;
+  if (problem !== WALK) throw new TypeError(`Attribute value at ${pathText({ parent, key })} ${problem}`);
+  return true;
 }
 
 /** Why a value JSON cannot store is refused (the end of the error message), WALK for an array or object, or null. */

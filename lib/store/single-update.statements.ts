@@ -11,9 +11,10 @@ export interface SingleUpdateShape {
 }
 
 /**
- * One update in one statement (the batch form costs more to plan; this is what a lone
- * update uses). Built per {@link SingleUpdateShape}, so the common update (set some
- * attributes, nothing checked or deleted) runs without the parts it does not need.
+ * One update in one statement, with every case told apart: what an update runs when its
+ * first try (the exact-update or batch statement) did not apply it, and inside a
+ * transaction. Built per {@link SingleUpdateShape}, so an update runs without the parts
+ * its shape does not need.
  *
  * The checks (version, attribute versions) read the statement's snapshot. The session
  * UPDATE locks the row and applies only if its latest committed version is the one the

@@ -1,4 +1,3 @@
-import pg from 'pg';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { SessionConflictError, type Session } from '../../lib/index.js';
@@ -7,6 +6,7 @@ import { Transaction, type Statement } from '../../lib/store/session.database.js
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { assertNoOpenHandles } from '../support/handles.js';
 import { recordUpdateBatches, recordUpdateStatements, startNode, updateStatementName, type TestNode, type UpdateStatements } from '../support/nodes.js';
+import { uncommittedChange } from '../support/other-writer.js';
 import { waitFor } from '../support/wait.js';
 
 /**
@@ -148,12 +148,8 @@ describe('exact-update and batch statements (review of 9cd8374)', () => {
     it(`a lone update whose row changes while it waits for the lock (${mode})`, async () => {
       const s = await node.sessions.createSession(`epq-${mode}`, { a: { value: 0 } });
       const copy = await node.sessions.getSession(s.id, { forceRefresh: true });
-      const blocker = new pg.Client({ connectionString: db.url });
-      await blocker.connect();
+      const blocker = await uncommittedChange(db.url, [s.id], 2);
       try {
-        await blocker.query('BEGIN');
-        await blocker.query(`UPDATE sessions SET version = version + 1 WHERE id = $1`, [s.id]);
-        await blocker.query(`INSERT INTO session_attributes (session_id, key, value, version) VALUES ($1, 'theirs', '"t"', 2)`, [s.id]);
         copy.setAttribute('a', 1);
         // Checked: an attribute absent when read, created meanwhile by the other writer.
         if (mode === 'checkAttributeVersion') copy.setAttribute('theirs', 'mine');
@@ -163,7 +159,7 @@ describe('exact-update and batch statements (review of 9cd8374)', () => {
           (err: unknown) => err,
         );
         await waitFor(async () => (await lockWaiters()) > 0, 'the exact-update statement waits for the row the other writer holds');
-        await blocker.query('COMMIT');
+        await blocker.commit();
         const result = await outcome;
         assert.equal(statements.ran[0], `update_exact${mode === 'checkAttributeVersion' ? '_chk' : ''}`, 'the exact-update statement ran first');
         if (mode === 'plain') {

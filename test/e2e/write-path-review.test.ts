@@ -5,6 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { SessionConflictError, type Session } from '../../lib/index.js';
 import { useTestDatabase } from '../support/database.js';
 import { nextChange, startNode, type TestNode, recordUpdateBatches } from '../support/nodes.js';
+import { uncommittedChange } from '../support/other-writer.js';
 import { waitFor, waitUntilPast } from '../support/wait.js';
 
 /**
@@ -124,12 +125,8 @@ describe('write path review (issue 13)', () => {
       const mid = await b.sessions.getSession(target.id, { forceRefresh: true });
       mid.setAttribute('mid', 'm');
       await b.sessions.updateSession(mid); // v2, committed before the statement starts
-      const blocker = new pg.Client({ connectionString: db.url });
-      await blocker.connect();
+      const blocker = await uncommittedChange(db.url, [target.id], 3);
       try {
-        await blocker.query('BEGIN');
-        await blocker.query(`UPDATE sessions SET version = version + 1 WHERE id = $1`, [target.id]);
-        await blocker.query(`INSERT INTO session_attributes (session_id, key, value, version) VALUES ($1, 'theirs', '"t"', 3)`, [target.id]);
         copy.setAttribute('x', 1);
         let pending: Array<Promise<Session>>;
         if (form === 'single') {
@@ -143,7 +140,7 @@ describe('write path review (issue 13)', () => {
           pending = [a.sessions.updateSession(lone), a.sessions.updateSession(copy), a.sessions.updateSession(companion)];
         }
         await waitFor(async () => (await lockWaiters()) > 0, 'the update waits for the row the other writer holds');
-        await blocker.query('COMMIT');
+        await blocker.commit();
         const results = await Promise.all(pending);
         if (form === 'batch') assert.deepEqual(batches.slice(0, 2), [1, 2], 'a lone update, then the copy with its companion in one statement');
         const saved = form === 'single' ? results[0]! : results[1]!;
