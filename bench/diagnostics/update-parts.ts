@@ -2,10 +2,12 @@
 // reference is the statement, and how much the library's own work per update on the
 // node (issue 13's diagnostic):
 //   npm run bench:update-parts [-- --ops=4000 --rounds=10]
-// Three rows side by side in one process, each round in a rotated order: the reference;
+// Four rows side by side in one process, each round in a rotated order: the reference;
 // the library's batch statement with its real parameters, driven by the reference's
-// minimal batcher (no cache, no views, no commands: LibraryStatementByHand); and
-// updateSession itself. Each row's ratio is to the reference in the same round (median
+// minimal batcher (no cache, no views, no commands: LibraryStatementByHand); the same
+// plus a bounded cache of the sessions' new states, read and written by hand (the
+// hand-written best case of the library's work: LibraryStatementByHand with
+// cacheStates); and updateSession itself. Each row's ratio is to the reference in the same round (median
 // over rounds), with the CPU each used per update: PostgreSQL's (the server's processes,
 // from /proc/<pid>/schedstat: Linux only) and this process's.
 import 'reflect-metadata';
@@ -69,14 +71,18 @@ async function postmasterPid(query: (text: string) => Promise<{ rows: Array<{ di
 
 const loop = await startUpdateLoop(SESSIONS);
 const { node, hand, key } = loop;
-let byHand: LibraryStatementByHand | undefined;
+const drivers: LibraryStatementByHand[] = [];
 try {
-  byHand = await LibraryStatementByHand.copyAndStart(loop.floor.pool, loop.db.url, { sessions: 'sessions', attributes: 'session_attributes' }, new TableNames('public', 'byhand_'));
-  const driver = byHand;
+  const from = { sessions: 'sessions', attributes: 'session_attributes' };
+  const driver = await LibraryStatementByHand.copyAndStart(loop.floor.pool, loop.db.url, from, new TableNames('public', 'byhand_'));
+  drivers.push(driver);
+  const cachingDriver = await LibraryStatementByHand.copyAndStart(loop.floor.pool, loop.db.url, from, new TableNames('public', 'bycache_'), true);
+  drivers.push(cachingDriver);
   const postmaster = await postmasterPid((text) => loop.db.admin.query<{ dir: string }>(text));
   const impls: Array<{ name: string; op: Op }> = [
     { name: 'reference: hand-batched', op: (n) => hand.update(key(n), navValue(n)) },
     { name: "the library's statement, driven by hand", op: (n) => driver.update(key(n), navValue(n)) },
+    { name: "the same, and a cache of the new states by hand", op: (n) => cachingDriver.update(key(n), navValue(n)) },
     {
       name: 'this library: updateSession',
       op: async (n) => {
@@ -114,6 +120,6 @@ try {
     })),
   );
 } finally {
-  await byHand?.close();
+  for (const d of drivers) await d.close();
   await loop.close();
 }
