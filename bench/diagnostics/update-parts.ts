@@ -7,9 +7,9 @@
 // minimal batcher (no cache, no views, no commands: LibraryStatementByHand); the same
 // plus a bounded cache of the sessions' new states, read and written by hand (the
 // hand-written best case of the library's work: LibraryStatementByHand with
-// cacheStates); and updateSession itself. Each row's ratio is to the reference in the same round (median
-// over rounds), with the CPU each used per update: PostgreSQL's (the server's processes,
-// from /proc/<pid>/schedstat: Linux only) and this process's.
+// cacheStates); and updateSession itself. Each row's ratio is to the reference in the
+// same round (median over rounds), with the CPU each used per update: PostgreSQL's (the
+// server's processes, from /proc/<pid>/schedstat: Linux only) and this process's.
 import 'reflect-metadata';
 import { readdirSync, readFileSync } from 'node:fs';
 import { TableNames } from '../../lib/store/table-names.js';

@@ -43,7 +43,9 @@ export class LibraryStatementByHand extends HandBatchedUpdate {
   }
 
   override update(id: string, value: unknown): Promise<void> {
-    if (this.states !== undefined && this.states.get(id) === undefined) return Promise.reject(new Error(`session ${id} is not cached`));
+    // `peek`, not `get`: the `set` after the update moves the entry to the head of the LRU
+    // list anyway (the library's cache refreshes recency on a read at most once a second).
+    if (this.states !== undefined && this.states.peek(id) === undefined) return Promise.reject(new Error(`session ${id} is not cached`));
     return super.update(id, value);
   }
 
