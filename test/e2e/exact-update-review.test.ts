@@ -1,11 +1,9 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { SessionConflictError, type Session } from '../../lib/index.js';
 import { SessionStore, type UpdateCommand } from '../../lib/store/session.store.js';
 import { Transaction, type Statement } from '../../lib/store/session.database.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { assertNoOpenHandles } from '../support/handles.js';
-import { recordUpdateBatches, recordUpdateStatements, startNode, updateStatementName, type TestNode, type UpdateStatements } from '../support/nodes.js';
+import { updateStatementName, useRecordedNode } from '../support/nodes.js';
 import { uncommittedChange } from '../support/other-writer.js';
 import { waitFor } from '../support/wait.js';
 
@@ -17,17 +15,9 @@ import { waitFor } from '../support/wait.js';
  * only which statements ran tells. Each test states the guarantee it checks.
  */
 describe('exact-update and batch statements (review of 9cd8374)', () => {
-  let db: TestDatabase;
-  let node: TestNode;
-  let batches: number[] = [];
-  /** The update statements the node ran (names without the deployment prefix). */
-  let statements: UpdateStatements;
+  const { db, node, batches, statements } = useRecordedNode();
 
-  before(async () => {
-    db = await createTestDatabase();
-    node = await startNode(db.url);
-    batches = recordUpdateBatches(node);
-    statements = recordUpdateStatements(node);
+  before(() => {
     // Statements inside a transaction (assignSessionUser); this process runs only this suite.
     const txQuery = Transaction.prototype.query;
     Transaction.prototype.query = function (this: Transaction, statement: Statement | string, values?: unknown[]) {
@@ -35,12 +25,6 @@ describe('exact-update and batch statements (review of 9cd8374)', () => {
       if (name !== null) statements.ran.push(name);
       return txQuery.call(this, statement, values);
     } as Transaction['query'];
-  });
-
-  after(async () => {
-    await node?.close();
-    await assertNoOpenHandles();
-    await db?.drop();
   });
 
   async function stored(id: string): Promise<{ version: number; attributes: Record<string, [unknown, number]> }> {

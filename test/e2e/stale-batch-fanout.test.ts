@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { Session } from '../../lib/index.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { assertNoOpenHandles } from '../support/handles.js';
-import { recordUpdateBatches, recordUpdateStatements, startNode, type TestNode, type UpdateStatements } from '../support/nodes.js';
+import { useRecordedNode } from '../support/nodes.js';
 
 /**
  * Review of 9cd8374: the batch statement no longer applies an update over a version
@@ -14,24 +12,7 @@ import { recordUpdateBatches, recordUpdateStatements, startNode, type TestNode, 
  * not turn into as many concurrent statements as it has updates, taking the whole pool.
  */
 describe('a batch of stale copies (review of 9cd8374)', () => {
-  let db: TestDatabase;
-  let node: TestNode;
-  let batches: number[] = [];
-  /** The update statements the node ran, and how many at once at most. */
-  let statements: UpdateStatements;
-
-  before(async () => {
-    db = await createTestDatabase();
-    node = await startNode(db.url, { notifyOnUpdates: false });
-    batches = recordUpdateBatches(node);
-    statements = recordUpdateStatements(node);
-  });
-
-  after(async () => {
-    await node?.close();
-    await assertNoOpenHandles();
-    await db?.drop();
-  });
+  const { db, node, batches, statements } = useRecordedNode({ notifyOnUpdates: false });
 
   const shapes = [
     { checks: false, deletes: false },

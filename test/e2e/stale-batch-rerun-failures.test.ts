@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict';
 import pg from 'pg';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { CommitOutcomeUnknownError, type Session } from '../../lib/index.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { assertNoOpenHandles } from '../support/handles.js';
-import { recordUpdateBatches, recordUpdateStatements, startNode, type TestNode, type UpdateStatements } from '../support/nodes.js';
+import { useRecordedNode } from '../support/nodes.js';
 import { waitFor } from '../support/wait.js';
 
 /**
@@ -15,24 +13,7 @@ import { waitFor } from '../support/wait.js';
  * that, and none hangs; updates the first form applied are not affected.
  */
 describe('the stale-batch re-run failing (review of 3e97969)', () => {
-  let db: TestDatabase;
-  let node: TestNode;
-  let batches: number[] = [];
-  /** The update statements the node ran (names without the deployment prefix). */
-  let statements: UpdateStatements;
-
-  before(async () => {
-    db = await createTestDatabase();
-    node = await startNode(db.url, { notifyOnUpdates: false });
-    batches = recordUpdateBatches(node);
-    statements = recordUpdateStatements(node);
-  });
-
-  after(async () => {
-    await node?.close();
-    await assertNoOpenHandles();
-    await db?.drop();
-  });
+  const { db, node, batches, statements } = useRecordedNode({ notifyOnUpdates: false });
 
   /** `n` sessions and a copy of each read now; then another writer changes the first `stale` of them. */
   async function copies(tag: string, n: number, stale: number): Promise<Session[]> {

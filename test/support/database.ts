@@ -69,7 +69,16 @@ export function useTestDatabase(): TestDatabase {
     await assertNoOpenHandles();
     await db?.drop();
   });
+  return databaseOnceCreated(() => db);
+}
+
+/**
+ * A handle on a database a `before` hook creates (`created` returns it, or undefined
+ * until then), usable as soon as the suite is declared: it throws if used earlier.
+ */
+export function databaseOnceCreated(created: () => TestDatabase | undefined): TestDatabase {
   const current = (): TestDatabase => {
+    const db = created();
     if (!db) throw new Error('The test database is created in a before hook; use it inside tests and hooks.');
     return db;
   };

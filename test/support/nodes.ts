@@ -10,8 +10,9 @@ import {
   type SessionModuleOptions,
   type SyncStatus,
 } from '../../lib/index.js';
-import { before } from 'node:test';
-import { useTestDatabase, type TestDatabase } from './database.js';
+import { after, before } from 'node:test';
+import { createTestDatabase, databaseOnceCreated, useTestDatabase, type TestDatabase } from './database.js';
+import { assertNoOpenHandles } from './handles.js';
 import { SessionStore } from '../../lib/store/session.store.js';
 import { SESSION_DATABASE } from '../../lib/options/internal.tokens.js';
 import type { SessionDatabase, Statement } from '../../lib/store/session.database.js';
@@ -82,11 +83,11 @@ export function useTestDatabaseWithSchema(): TestDatabase {
 }
 
 /**
- * Records the size of every update batch `node` writes (from now on) into the returned
- * array, keeping the node's own observer (its metrics) called as before.
+ * Records the size of every update batch `node` writes (from now on) into `sizes` (a new
+ * array by default), which it returns, keeping the node's own observer (its metrics)
+ * called as before.
  */
-export function recordUpdateBatches(node: TestNode): number[] {
-  const sizes: number[] = [];
+export function recordUpdateBatches(node: TestNode, sizes: number[] = []): number[] {
   const batcher = (node.app.get(SessionStore) as unknown as { batcher: { onBatch?: (size: number, ...rest: unknown[]) => void } }).batcher;
   const observer = batcher.onBatch;
   batcher.onBatch = (size, ...rest) => {
@@ -117,11 +118,11 @@ export interface UpdateStatements {
 
 /**
  * Records every update statement `node` runs through its pool from now on (not those
- * inside a transaction): which statement ran tells what results cannot, since every
- * update a first-try statement does not apply runs again in another one.
+ * inside a transaction) into `log` (a new one by default), which it returns: which
+ * statement ran tells what results cannot, since every update a first-try statement does
+ * not apply runs again in another one.
  */
-export function recordUpdateStatements(node: TestNode): UpdateStatements {
-  const log: UpdateStatements = { ran: [], peak: 0 };
+export function recordUpdateStatements(node: TestNode, log: UpdateStatements = { ran: [], peak: 0 }): UpdateStatements {
   let inFlight = 0;
   const database = node.app.get<SessionDatabase>(SESSION_DATABASE);
   const query = database.query.bind(database);
@@ -133,4 +134,49 @@ export function recordUpdateStatements(node: TestNode): UpdateStatements {
     return query(statement, values).finally(() => inFlight--);
   }) as SessionDatabase['query'];
   return log;
+}
+
+/** What {@link useRecordedNode} gives a suite. */
+export interface RecordedNode {
+  readonly db: TestDatabase;
+  readonly node: TestNode;
+  /** Sizes of the update batches the node wrote (see {@link recordUpdateBatches}). */
+  readonly batches: number[];
+  /** The update statements the node ran (see {@link recordUpdateStatements}). */
+  readonly statements: UpdateStatements;
+}
+
+/**
+ * Gives the enclosing suite a database of its own and one node on it (with `options`)
+ * whose update batches and update statements are recorded from its start. Both are
+ * created before the suite's tests; after them the node is closed, nothing may be left
+ * open, and the database is dropped. The handles are usable inside tests and hooks.
+ */
+export function useRecordedNode(options: Partial<SessionModuleOptions> = {}): RecordedNode {
+  let db: TestDatabase | undefined;
+  let started: TestNode | undefined;
+  const batches: number[] = [];
+  const statements: UpdateStatements = { ran: [], peak: 0 };
+  before(async () => {
+    db = await createTestDatabase();
+    started = await startNode(db.url, options);
+    recordUpdateBatches(started, batches);
+    recordUpdateStatements(started, statements);
+  });
+  after(async () => {
+    await started?.close();
+    await assertNoOpenHandles();
+    await db?.drop();
+  });
+  const current = (): TestNode => {
+    if (!started) throw new Error('The node starts in a before hook; use it inside tests and hooks.');
+    return started;
+  };
+  const node: TestNode = {
+    get app() { return current().app; },
+    get sessions() { return current().sessions; },
+    get logger() { return current().logger; },
+    close: () => current().close(),
+  };
+  return { db: databaseOnceCreated(() => db), node, batches, statements };
 }
