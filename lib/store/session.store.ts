@@ -281,7 +281,7 @@ export class SessionStore {
         typeof version !== 'number' || typeof lastAccessed !== 'number'
           ? // Applied (it is in `ok`), so committed: the caller must learn that, not "not found".
             { kind: 'committed-unreadable', cause: new Error(`update ${i} of the batch came back without its version or access time`) }
-          : decodeUpdate({ snap_version: null, snap_created: null, conflict_key: null, version, updated_at: row.updated_at, last_accessed: lastAccessed, changed: changed?.get(i) ?? null }, cmd);
+          : decodeApplied(cmd, version, row.updated_at, lastAccessed, changed?.get(i) ?? null);
     }
     return results;
   }
@@ -292,18 +292,18 @@ export class SessionStore {
    * `updateBatch` runs it again in the single-update statement.
    */
   private async runExact(cmd: UpdateCommand): Promise<BatchOutcome<UpdateResult>> {
-    const statement = this.exactUpdate({ checks: cmd.checkedKeys.length > 0, deletes: cmd.deleteKeys.length > 0 });
+    const statement = this.exactUpdate(shapeOf(cmd));
     const [row] = await this.queryRetryingDeadlock<ExactUpdateRow>(statement, exactUpdateParameters(cmd, this.channel, this.nodeId, this.inactivity));
     if (row === undefined) return NOT_APPLIED;
     return {
       ok: true,
-      value: decodeUpdate({ snap_version: null, snap_created: null, conflict_key: null, version: row.version, updated_at: row.updated_at, last_accessed: row.last_accessed, changed: null }, cmd),
+      value: decodeApplied(cmd, row.version, row.updated_at, row.last_accessed, null),
     };
   }
 
   /** One update in the single-update statement (in `tx` when given). */
   private async runSingle(cmd: UpdateCommand, tx?: Transaction): Promise<UpdateResult> {
-    const statement = this.singleUpdate({ checks: cmd.checkedKeys.length > 0, deletes: cmd.deleteKeys.length > 0 });
+    const statement = this.singleUpdate(shapeOf(cmd));
     const values = singleUpdateParameters(cmd, this.channel, this.nodeId, this.inactivity);
     const rows = tx ? await tx.query<UpdateRow>(statement, values) : await this.queryRetryingDeadlock<UpdateRow>(statement, values);
     return decodeUpdate(rows[0]!, cmd);
@@ -526,6 +526,20 @@ function decodeUpdate(row: UpdateRow, cmd: UpdateCommand): UpdateResult {
   } catch (cause) {
     return { kind: 'committed-unreadable', cause };
   }
+}
+
+/**
+ * Reads the outcome of an update a first-try or batch statement applied (those report no
+ * snapshot of their own): its new version, `updated_at` and `last_accessed`, and `changed`,
+ * the other writer's state it was applied over (second batch form only), or null.
+ */
+function decodeApplied(cmd: UpdateCommand, version: number | null, updatedAt: number | null, lastAccessed: number | null, changed: ChangedSession | null): UpdateResult {
+  return decodeUpdate({ snap_version: null, snap_created: null, conflict_key: null, version, updated_at: updatedAt, last_accessed: lastAccessed, changed }, cmd);
+}
+
+/** The statement shape one update needs: whether it checks attribute versions, whether it deletes attributes. */
+function shapeOf(cmd: UpdateCommand): SingleUpdateShape {
+  return { checks: cmd.checkedKeys.length > 0, deletes: cmd.deleteKeys.length > 0 };
 }
 
 /** The written attributes as stored: values and expiries from the command, each at the session's new version. */
