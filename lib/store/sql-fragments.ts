@@ -25,6 +25,7 @@ export const attributeTuples = (source: string) =>
  * idle deadline into the future.
  */
 export const nodeAccess = (param: string) => `CASE WHEN ${param}::float8 IS NOT NULL THEN least(${ts(param)}, now()) END`;
+// (`least` skips nulls: without the CASE, "no access known" would read as "accessed now".)
 
 /**
  * The `SET` list of an update of session row `x`: a new version and `updated_at`, the
@@ -39,7 +40,6 @@ export const sessionWrite = (v: { groupChanged: string; groupId: string; expires
                       expires_at = coalesce(${ts(v.expires)}, x.expires_at),
                       include_inactivity = coalesce(${v.includeInactivity}, x.include_inactivity),
                       last_accessed = greatest(x.last_accessed, ${nodeAccess(v.access)})`;
-// (`least` skips nulls: without the CASE, "no access known" would read as "accessed now".)
 
 /**
  * The session row `alias` is neither expired nor idle too long, on the database clock,
