@@ -111,9 +111,14 @@ export function computeTargets(rows: TimingRow[], memory: MemoryResult | null, l
   const pgSetC = find(rows, 'update one attribute', 'connect-pg-simple set', 'in-flight');
   add('2b. updateSession at 32 in flight ≥ 3× connect-pg-simple set (ops/s)', '≥ 3×', faster(updC, pgSetC), (r) => r >= 3, (r) => `${r.toFixed(2)}× (${rate(ops(updC))} vs ${rate(ops(pgSetC))} ops/s)`);
   const handC = find(rows, 'update one attribute', 'reference: the same writes hand-batched', 'in-flight');
+  // The hand-written best case of the library's own work (its statement and a cache of the
+  // new states, by hand), in the same runs: where it is below 0.8× the reference too, so is
+  // anything doing that work on this machine.
+  const bestC = find(rows, 'update one attribute', "reference: the library's statement and a cache of the new states", 'in-flight');
   for (const variant of ['(no check)', 'checkAttributeVersion', 'checkVersion']) {
     const v = find(rows, 'update one attribute', `this library: updateSession ${variant}`, 'in-flight');
-    add(`2c. updateSession ${variant} at 32 in flight ≥ 0.8× the hand-batched reference (ops/s)`, '≥ 0.8×', handC ? faster(v, handC) : null, (r) => r >= 0.8, (r) => `${r.toFixed(2)}× (${rate(ops(v))} vs ${rate(ops(handC))} ops/s)`);
+    const best = bestC && variant === '(no check)' ? `; the best case of the same work by hand: ${faster(bestC, handC).toFixed(2)}×, ours ${faster(v, bestC).toFixed(2)}× that` : '';
+    add(`2c. updateSession ${variant} at 32 in flight ≥ 0.8× the hand-batched reference (ops/s)`, '≥ 0.8×', handC ? faster(v, handC) : null, (r) => r >= 0.8, (r) => `${r.toFixed(2)}× (${rate(ops(v))} vs ${rate(ops(handC))} ops/s${best})`);
   }
 
   const inv = find(rows, 'cross-node invalidation', 'this library', 'alternating');

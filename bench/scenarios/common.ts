@@ -103,6 +103,8 @@ export interface ImplSpec {
   /** Called before each run; the returned function is called after it and throws if the run did not do what it claims. */
   check?: () => (ops: number) => void;
   note?: string;
+  /** The modes this row runs in, when not all of the scenario's (a row meaningful only in some). */
+  modes?: Mode[];
 }
 
 function fmtRate(x: number): string {
@@ -127,13 +129,14 @@ export async function compare(
   for (const mode of modes) {
     const inFlight = mode === 'in-flight' ? config.inFlight : 1;
     const byImpl = new Map<string, TimingRow>();
-    for (const spec of impls) {
+    const inMode = impls.filter((s) => s.modes === undefined || s.modes.includes(mode));
+    for (const spec of inMode) {
       const row: TimingRow = { scenario, impl: spec.impl, role: spec.role, mode, inFlight, runs: [], skipped: spec.skipped, note: spec.note };
       byImpl.set(spec.impl, row);
       rows.push(row);
       ctx.rows.push(row);
     }
-    const live = impls.filter((s) => s.op && !s.skipped);
+    const live = inMode.filter((s) => s.op && !s.skipped);
     for (const spec of live) {
       const count = spec.fast ? config.warmupFast : config.warmupServer;
       const start = cursors.get(spec.impl) ?? 0;
@@ -155,7 +158,7 @@ export async function compare(
         );
       }
     }
-    for (const spec of impls.filter((s) => s.skipped)) ctx.progress(`${scenario} | ${spec.impl}: skipped: ${spec.skipped}`);
+    for (const spec of inMode.filter((s) => s.skipped)) ctx.progress(`${scenario} | ${spec.impl}: skipped: ${spec.skipped}`);
   }
   return rows;
 }
