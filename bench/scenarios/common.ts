@@ -122,12 +122,15 @@ export async function compare(
   impls: ImplSpec[],
   modes: Mode[],
   ops: { seq: number; inFlight: number; fast?: number },
+  /** Called before each mode's rows start (e.g. to set up a row that runs only in that mode). */
+  beforeMode?: (mode: Mode) => Promise<void>,
 ): Promise<TimingRow[]> {
   const { config } = ctx;
   const rows: TimingRow[] = [];
   const cursors = new Map<string, number>();
   for (const mode of modes) {
     const inFlight = mode === 'in-flight' ? config.inFlight : 1;
+    await beforeMode?.(mode);
     const byImpl = new Map<string, TimingRow>();
     const inMode = impls.filter((s) => s.modes === undefined || s.modes.includes(mode));
     for (const spec of inMode) {
