@@ -1,6 +1,6 @@
 import type { Statement } from './session.database.js';
 import { attributeUpsert, changedSession, live, ms, msStart, sameSession, sessionAlive, sessionWrite, statementName, ts } from './sql-fragments.js';
-import type { SingleUpdateShape } from './single-update.statements.js';
+import { statementsByShape, type SingleUpdateShape } from './single-update.statements.js';
 import type { TableNames } from './table-names.js';
 
 /**
@@ -137,12 +137,10 @@ function batchUpdate(t: TableNames, shape: BatchUpdateShape, overNewer: boolean)
 
 /** The batch-update statements of a deployment (the first try), one per shape. */
 export function batchUpdateStatements(t: TableNames): (shape: BatchUpdateShape) => Statement {
-  const byShape = [false, true].map((checks) => [false, true].map((deletes) => batchUpdate(t, { checks, deletes }, false)));
-  return (shape) => byShape[Number(shape.checks)]![Number(shape.deletes)]!;
+  return statementsByShape((shape) => batchUpdate(t, shape, false));
 }
 
 /** The second try of the updates a batch did not apply, together (applies over a newer version), one per shape. */
 export function staleBatchUpdateStatements(t: TableNames): (shape: BatchUpdateShape) => Statement {
-  const byShape = [false, true].map((checks) => [false, true].map((deletes) => batchUpdate(t, { checks, deletes }, true)));
-  return (shape) => byShape[Number(shape.checks)]![Number(shape.deletes)]!;
+  return statementsByShape((shape) => batchUpdate(t, shape, true));
 }

@@ -1,6 +1,6 @@
 import type { Statement } from './session.database.js';
 import { attributeUpsert, live, ms, msStart, sameSession, sessionAlive, sessionWrite, statementName } from './sql-fragments.js';
-import type { SingleUpdateShape } from './single-update.statements.js';
+import { statementsByShape, type SingleUpdateShape } from './single-update.statements.js';
 import type { TableNames } from './table-names.js';
 
 /**
@@ -69,6 +69,5 @@ function exactUpdate(t: TableNames, shape: SingleUpdateShape): Statement {
 
 /** The exact-update statements of a deployment, one per shape. */
 export function exactUpdateStatements(t: TableNames): (shape: SingleUpdateShape) => Statement {
-  const byShape = [false, true].map((checks) => [false, true].map((deletes) => exactUpdate(t, { checks, deletes })));
-  return (shape) => byShape[Number(shape.checks)]![Number(shape.deletes)]!;
+  return statementsByShape((shape) => exactUpdate(t, shape));
 }

@@ -10,6 +10,12 @@ export interface SingleUpdateShape {
   readonly deletes: boolean;
 }
 
+/** Builds a statement once per shape (four prepared statements) and returns the lookup of a shape's. */
+export function statementsByShape(build: (shape: SingleUpdateShape) => Statement): (shape: SingleUpdateShape) => Statement {
+  const built = [false, true].map((checks) => [false, true].map((deletes) => build({ checks, deletes })));
+  return (shape) => built[Number(shape.checks)]![Number(shape.deletes)]!;
+}
+
 /**
  * One update in one statement, with every case told apart: what an update runs when its
  * first try (the exact-update or batch statement) did not apply it, and inside a
@@ -101,6 +107,5 @@ function singleUpdate(t: TableNames, shape: SingleUpdateShape): Statement {
 
 /** The single-update statements of a deployment, one per shape. */
 export function singleUpdateStatements(t: TableNames): (shape: SingleUpdateShape) => Statement {
-  const byShape = [false, true].map((checks) => [false, true].map((deletes) => singleUpdate(t, { checks, deletes })));
-  return (shape) => byShape[Number(shape.checks)]![Number(shape.deletes)]!;
+  return statementsByShape((shape) => singleUpdate(t, shape));
 }
